@@ -1,0 +1,271 @@
+/**
+ * The Cassandra store's row driver: cassandra-driver with prepared statements, LOCAL_QUORUM by
+ * default, lightweight transactions only through cas(), which is never marked idempotent and never
+ * retried: a CAS write timeout surfaces as UnknownOutcomeError so the caller re-reads.
+ */
+import cassandra from 'cassandra-driver';
+import { UnavailableError, UnknownOutcomeError, ValidationError, isSkybusError } from '../errors/registry.js';
+import type { DdlStatement, TableDef } from './cql-ddl.js';
+import { checkRow, checkTtl, keyOf } from './row-codec.js';
+import type { CasResult, Condition, Page, ReadOptions, Row, SelectOptions, TableDriver, Value, WriteOptions } from './table-driver.js';
+
+export interface CassandraOptions {
+  contactPoints: string[];
+  localDataCenter: string;
+  keyspace: string;
+  /** e.g. {class: 'SimpleStrategy', replication_factor: 1} or {class: 'NetworkTopologyStrategy', dc1: 3} */
+  replication: Record<string, string | number>;
+  consistency: 'ONE' | 'LOCAL_ONE' | 'QUORUM' | 'LOCAL_QUORUM' | 'ALL';
+  username?: string;
+  password?: string;
+  requestTimeoutMs?: number;
+}
+
+const { types } = cassandra;
+const IDENT = /^[a-z_][a-z0-9_]*$/;
+
+function translate(e: unknown, what: string): Error {
+  if (isSkybusError(e)) return e;
+  const err = e as { name?: string; code?: number; writeType?: string; message?: string; innerErrors?: unknown };
+  if (err.name === 'ResponseError' && (err.code === types.responseErrorCodes.writeTimeout || err.code === types.responseErrorCodes.readTimeout)) {
+    if (err.writeType === 'CAS' || err.writeType === 'cas') return new UnknownOutcomeError(`${what}: lightweight transaction timed out, outcome unknown`);
+    return new UnavailableError(`${what}: Cassandra timed out`);
+  }
+  if (err.name === 'ResponseError' && (err.code === types.responseErrorCodes.unavailableException)) {
+    return new UnavailableError(`${what}: not enough Cassandra replicas alive`);
+  }
+  if (err.name === 'NoHostAvailableError' || err.name === 'OperationTimedOutError') {
+    return new UnavailableError(`${what}: Cassandra unreachable`);
+  }
+  if (err.name === 'ResponseError' && err.code === types.responseErrorCodes.invalid) {
+    return new ValidationError(`${what}: ${err.message ?? 'invalid request'}`);
+  }
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+export class CassandraDriver implements TableDriver {
+  readonly kind = 'cassandra' as const;
+  readonly client: cassandra.Client;
+  private readonly tables = new Map<string, TableDef>();
+  private readonly consistency: number;
+
+  private constructor(client: cassandra.Client, consistency: number) {
+    this.client = client;
+    this.consistency = consistency;
+  }
+
+  static async connect(o: CassandraOptions): Promise<CassandraDriver> {
+    if (!IDENT.test(o.keyspace)) throw new ValidationError(`bad keyspace name '${o.keyspace}'`);
+    const base = {
+      contactPoints: o.contactPoints,
+      localDataCenter: o.localDataCenter,
+      authProvider: o.username ? new cassandra.auth.PlainTextAuthProvider(o.username, o.password ?? '') : undefined,
+      socketOptions: { readTimeout: o.requestTimeoutMs ?? 12_000, connectTimeout: 5_000 },
+      queryOptions: {
+        consistency: types.consistencies[o.consistency === 'LOCAL_QUORUM' ? 'localQuorum' : o.consistency === 'LOCAL_ONE' ? 'localOne' : o.consistency.toLowerCase() as 'one'],
+        serialConsistency: types.consistencies.localSerial,
+        prepare: true,
+      },
+    };
+    const admin = new cassandra.Client(base);
+    try {
+      await admin.connect();
+      const repl = Object.entries(o.replication).map(([k, v]) => `'${k}': ${typeof v === 'number' ? v : `'${v}'`}`).join(', ');
+      await admin.execute(`CREATE KEYSPACE IF NOT EXISTS ${o.keyspace} WITH replication = {${repl}}`);
+    } catch (e) {
+      await admin.shutdown().catch(() => undefined);
+      throw translate(e, `connect to Cassandra at ${o.contactPoints.join(',')}`);
+    }
+    await admin.shutdown();
+    const client = new cassandra.Client({ ...base, keyspace: o.keyspace });
+    try {
+      await client.connect();
+    } catch (e) {
+      await client.shutdown().catch(() => undefined);
+      throw translate(e, 'connect to keyspace');
+    }
+    return new CassandraDriver(client, base.queryOptions.consistency);
+  }
+
+  private def(table: string): TableDef {
+    const d = this.tables.get(table);
+    if (!d) throw new ValidationError(`unknown table '${table}'`);
+    return d;
+  }
+
+  define(table: TableDef): void { this.tables.set(table.name, table); }
+
+  async applyDdl(stmt: DdlStatement): Promise<void> {
+    try {
+      await this.client.execute(stmt.cql, [], { prepare: false });
+    } catch (e) {
+      const msg = (e as Error).message ?? '';
+      if (!(stmt.kind === 'addColumn' && /already exist|conflicts with an existing column/i.test(msg))) throw translate(e, 'apply schema');
+    }
+    if (stmt.kind === 'createTable') this.define(stmt.table);
+    else {
+      const t = this.def(stmt.table);
+      if (!t.columns.some((c) => c.name === stmt.column.name)) t.columns.push(stmt.column);
+    }
+  }
+
+  private encode(v: Value, type: string): unknown {
+    if (v === null) return null;
+    if (type === 'timestamp') return new Date(v as number);
+    if (type === 'bigint') return cassandra.types.Long.fromNumber(v as number);
+    return v;
+  }
+
+  private params(def: TableDef, cols: string[], row: Row): unknown[] {
+    return cols.map((c) => this.encode(row[c], def.columns.find((x) => x.name === c)!.type));
+  }
+
+  private decode(def: TableDef, r: cassandra.types.Row): Row {
+    const out: Row = {};
+    for (const c of def.columns) {
+      const v = r.get(c.name) as unknown;
+      if (v === null || v === undefined) out[c.name] = null;
+      else if (v instanceof Date) out[c.name] = v.getTime();
+      else if (v instanceof cassandra.types.Long) out[c.name] = v.toNumber();
+      else out[c.name] = v as Value;
+    }
+    return out;
+  }
+
+  private insertCql(def: TableDef, cols: string[], ttl: number | undefined, ifNotExists: boolean): string {
+    return `INSERT INTO ${def.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`
+      + `${ifNotExists ? ' IF NOT EXISTS' : ''}${ttl !== undefined ? ` USING TTL ${ttl}` : ''}`;
+  }
+
+  async put(table: string, row: Row, opts?: WriteOptions): Promise<void> {
+    const def = this.def(table);
+    checkRow(def, row);
+    checkTtl(opts?.ttlSeconds);
+    const cols = Object.keys(row);
+    try {
+      await this.client.execute(this.insertCql(def, cols, opts?.ttlSeconds, false), this.params(def, cols, row), { prepare: true, isIdempotent: true, consistency: this.consistency });
+    } catch (e) {
+      throw translate(e, `write ${table}`);
+    }
+  }
+
+  async putAll(writes: { table: string; row: Row; opts?: WriteOptions }[]): Promise<void> {
+    if (writes.length === 0) return;
+    const queries = writes.map((w) => {
+      const def = this.def(w.table);
+      checkRow(def, w.row);
+      checkTtl(w.opts?.ttlSeconds);
+      const cols = Object.keys(w.row);
+      return { query: this.insertCql(def, cols, w.opts?.ttlSeconds, false), params: this.params(def, cols, w.row) };
+    });
+    try {
+      await this.client.batch(queries, { prepare: true, logged: true, isIdempotent: true, consistency: this.consistency });
+    } catch (e) {
+      throw translate(e, 'batch write');
+    }
+  }
+
+  async cas(table: string, row: Row, cond: Condition, opts?: WriteOptions & { remove?: boolean }): Promise<CasResult> {
+    const def = this.def(table);
+    checkRow(def, row);
+    checkTtl(opts?.ttlSeconds);
+    const key = keyOf(def);
+    const setCols = Object.keys(row).filter((c) => !key.includes(c));
+    let query: string;
+    let params: unknown[];
+    if ('ifNotExists' in cond) {
+      if (opts?.remove) throw new ValidationError('remove with IF NOT EXISTS makes no sense');
+      const cols = Object.keys(row);
+      query = this.insertCql(def, cols, opts?.ttlSeconds, true);
+      params = this.params(def, cols, row);
+    } else {
+      let condSql: string;
+      let condParams: unknown[] = [];
+      if ('ifExists' in cond) condSql = 'IF EXISTS';
+      else {
+        const entries = Object.entries(cond.if);
+        if (entries.length === 0) throw new ValidationError('empty condition');
+        for (const [k, v] of entries) checkRow(def, { [k]: v }, []);
+        condSql = 'IF ' + entries.map(([k]) => `${k} = ?`).join(' AND ');
+        condParams = entries.map(([k, v]) => this.encode(v, def.columns.find((c) => c.name === k)!.type));
+      }
+      const where = key.map((c) => `${c} = ?`).join(' AND ');
+      if (opts?.remove) {
+        query = `DELETE FROM ${def.name} WHERE ${where} ${condSql}`;
+        params = [...this.params(def, key, row), ...condParams];
+      } else {
+        if (setCols.length === 0) throw new ValidationError('a conditional update needs at least one column to set');
+        const ttl = opts?.ttlSeconds !== undefined ? ` USING TTL ${opts.ttlSeconds}` : '';
+        query = `UPDATE ${def.name}${ttl} SET ${setCols.map((c) => `${c} = ?`).join(', ')} WHERE ${where} ${condSql}`;
+        params = [...this.params(def, setCols, row), ...this.params(def, key, row), ...condParams];
+      }
+    }
+    try {
+      const rs = await this.client.execute(query, params, { prepare: true, isIdempotent: false, consistency: this.consistency });
+      return { applied: rs.first()?.get('[applied]') === true };
+    } catch (e) {
+      throw translate(e, `conditional write ${table}`);
+    }
+  }
+
+  async get(table: string, key: Row, opts?: ReadOptions): Promise<Row | null> {
+    const def = this.def(table);
+    const cols = keyOf(def);
+    checkRow(def, key, cols);
+    try {
+      const rs = await this.client.execute(`SELECT * FROM ${def.name} WHERE ${cols.map((c) => `${c} = ?`).join(' AND ')}`,
+        this.params(def, cols, key), { prepare: true, isIdempotent: true, consistency: opts?.serial ? types.consistencies.localSerial : this.consistency });
+      const r = rs.first();
+      return r ? this.decode(def, r) : null;
+    } catch (e) {
+      throw translate(e, `read ${table}`);
+    }
+  }
+
+  private async paged(def: TableDef, query: string, params: unknown[], limit: number, pageState: string | null | undefined): Promise<Page<Row>> {
+    if (!Number.isInteger(limit) || limit <= 0 || limit > 10_000) throw new ValidationError('page size must be 1..10000');
+    if (pageState && !/^[0-9a-f]+$/i.test(pageState)) throw new ValidationError('invalid page state');
+    try {
+      const rs = await this.client.execute(query, params, { prepare: true, isIdempotent: true, fetchSize: limit, pageState: pageState ?? undefined, consistency: this.consistency });
+      return { rows: rs.rows.map((r) => this.decode(def, r)), pageState: rs.pageState ?? null };
+    } catch (e) {
+      if ((e as { name?: string }).name === 'ResponseError' && pageState) throw new ValidationError('invalid page state');
+      throw translate(e, `read ${def.name}`);
+    }
+  }
+
+  async select(table: string, partition: Row, opts: SelectOptions = {}): Promise<Page<Row>> {
+    const def = this.def(table);
+    checkRow(def, partition, def.partitionKey);
+    const where = def.partitionKey.map((c) => `${c} = ?`);
+    const params = this.params(def, def.partitionKey, partition);
+    if (opts.range) {
+      const first = def.clusteringKey[0];
+      if (!first) throw new ValidationError(`${table} has no clustering column to range over`);
+      const type = def.columns.find((c) => c.name === first)!.type;
+      if (opts.range.gte !== undefined) { checkRow(def, { [first]: opts.range.gte }, []); where.push(`${first} >= ?`); params.push(this.encode(opts.range.gte, type)); }
+      if (opts.range.lt !== undefined) { checkRow(def, { [first]: opts.range.lt }, []); where.push(`${first} < ?`); params.push(this.encode(opts.range.lt, type)); }
+    }
+    return this.paged(def, `SELECT * FROM ${def.name} WHERE ${where.join(' AND ')}`, params, opts.limit ?? 1000, opts.pageState);
+  }
+
+  async scan(table: string, opts: { limit?: number; pageState?: string | null } = {}): Promise<Page<Row>> {
+    const def = this.def(table);
+    return this.paged(def, `SELECT * FROM ${def.name}`, [], opts.limit ?? 1000, opts.pageState);
+  }
+
+  async remove(table: string, key: Row): Promise<void> {
+    const def = this.def(table);
+    const cols = keyOf(def);
+    checkRow(def, key, cols);
+    try {
+      await this.client.execute(`DELETE FROM ${def.name} WHERE ${cols.map((c) => `${c} = ?`).join(' AND ')}`, this.params(def, cols, key), { prepare: true, isIdempotent: true, consistency: this.consistency });
+    } catch (e) {
+      throw translate(e, `delete ${table}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.shutdown();
+  }
+}

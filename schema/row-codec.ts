@@ -1,0 +1,61 @@
+/** Checks rows against their table definition: the same rules, with the same errors, for both stores. */
+import { ValidationError } from '../errors/registry.js';
+import type { ColumnDef, TableDef } from './cql-ddl.js';
+import type { Row, Value } from './table-driver.js';
+
+/** Largest text value a column accepts (bytes of UTF-8). */
+export const MAX_TEXT_BYTES = 256 * 1024;
+const INT_MIN = -2147483648;
+const INT_MAX = 2147483647;
+
+export function checkValue(table: string, col: ColumnDef, v: Value): void {
+  if (v === null) return;
+  const where = `${table}.${col.name}`;
+  switch (col.type) {
+    case 'text':
+      if (typeof v !== 'string') throw new ValidationError(`${where} must be a string`);
+      if (Buffer.byteLength(v, 'utf8') > MAX_TEXT_BYTES) {
+        throw new ValidationError(`${where} is larger than ${MAX_TEXT_BYTES} bytes`);
+      }
+      return;
+    case 'int':
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < INT_MIN || v > INT_MAX) {
+        throw new ValidationError(`${where} must be a 32-bit integer`);
+      }
+      return;
+    case 'bigint':
+    case 'timestamp':
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new ValidationError(`${where} must be an integer`);
+      return;
+    case 'double':
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValidationError(`${where} must be a finite number`);
+      return;
+    case 'boolean':
+      if (typeof v !== 'boolean') throw new ValidationError(`${where} must be a boolean`);
+      return;
+  }
+}
+
+export function columnOf(def: TableDef, name: string): ColumnDef {
+  const c = def.columns.find((x) => x.name === name);
+  if (!c) throw new ValidationError(`${def.name} has no column '${name}'`);
+  return c;
+}
+
+/** Validate a row to write: known columns, right types, every key column present and not null. */
+export function checkRow(def: TableDef, row: Row, keyColumns: string[] = [...def.partitionKey, ...def.clusteringKey]): void {
+  for (const [k, v] of Object.entries(row)) checkValue(def.name, columnOf(def, k), v);
+  for (const k of keyColumns) {
+    if (row[k] === undefined || row[k] === null) throw new ValidationError(`${def.name}: key column ${k} is required`);
+    if (row[k] === '') throw new ValidationError(`${def.name}: key column ${k} must not be empty`);
+  }
+}
+
+export function keyOf(def: TableDef): string[] {
+  return [...def.partitionKey, ...def.clusteringKey];
+}
+
+export function checkTtl(ttl: number | undefined): void {
+  if (ttl === undefined) return;
+  if (!Number.isInteger(ttl) || ttl <= 0 || ttl > 630720000) throw new ValidationError('ttl must be a positive number of seconds');
+}

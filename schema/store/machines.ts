@@ -1,0 +1,208 @@
+/**
+ * Machines on the bus. Writers: the frontend owns the spec columns (conditional on generation), the
+ * placement owns host_id (conditional: null -> host) and placement, the agent owns status.
+ * machines_by_host is the copy of the spec each agent polls; placement_requests is a time-bucketed
+ * log of machines to place (rows expire, never deleted).
+ */
+import { ConflictError, UnknownOutcomeError, ValidationError } from '../../errors/registry.js';
+import { checkId, newId } from '../ids.js';
+import { collectPages, fromJson, toJson } from '../json-column.js';
+import type { Row, TableDriver } from '../table-driver.js';
+import type { DesiredState, HostMachine, Machine, MachineSpec, MachineStatus, Page, PlacementInfo } from '../types.js';
+
+export const PLACEMENT_BUCKET_MS = 60_000;
+
+export interface NewMachine {
+  tenant: string;
+  name: string;
+  description?: string;
+  properties?: Record<string, string>;
+  spec: MachineSpec;
+  desiredState: DesiredState;
+}
+
+export interface SpecChange {
+  desiredState?: DesiredState;
+  restartSeq?: number;
+  name?: string;
+  description?: string;
+  properties?: Record<string, string>;
+}
+
+const NAME_MAX = 255;
+
+function checkText(v: string, what: string, max: number): void {
+  if (typeof v !== 'string') throw new ValidationError(`${what} must be a string`);
+  if (v.length > max) throw new ValidationError(`${what} is longer than ${max} characters`);
+}
+
+function rowToMachine(r: Row): Machine {
+  const status = fromJson<MachineStatus | null>(r.status, 'machine status', null);
+  return {
+    id: r.id as string,
+    tenant: r.tenant as string,
+    name: (r.name as string) ?? '',
+    description: (r.description as string) ?? '',
+    properties: fromJson<Record<string, string>>(r.properties, 'machine properties', {}),
+    spec: fromJson<MachineSpec>(r.spec, 'machine spec', null as unknown as MachineSpec),
+    desiredState: r.desired_state as DesiredState,
+    restartSeq: (r.restart_seq as number) ?? 0,
+    generation: (r.generation as number) ?? 1,
+    created: r.created as number,
+    updated: r.updated as number,
+    hostId: (r.host_id as string) ?? null,
+    placement: fromJson<PlacementInfo | null>(r.placement, 'machine placement', null),
+    status: status ?? { state: 'CREATING', observedGeneration: 0, observedRestartSeq: 0, converged: false, error: null, hostId: null, updatedAt: r.created as number },
+  };
+}
+
+function rowToHostMachine(r: Row): HostMachine {
+  return {
+    hostId: r.host_id as string,
+    machineId: r.machine_id as string,
+    tenant: r.tenant as string,
+    name: (r.name as string) ?? '',
+    spec: fromJson<MachineSpec>(r.spec, 'host machine spec', null as unknown as MachineSpec),
+    desiredState: r.desired_state as DesiredState,
+    restartSeq: (r.restart_seq as number) ?? 0,
+    generation: r.generation as number,
+  };
+}
+
+export class MachineStore {
+  constructor(private readonly d: TableDriver) {}
+
+  async create(m: NewMachine, now = Date.now()): Promise<Machine> {
+    checkText(m.tenant, 'tenant', NAME_MAX);
+    if (!m.tenant) throw new ValidationError('tenant is required');
+    checkText(m.name, 'name', NAME_MAX);
+    checkText(m.description ?? '', 'description', 4096);
+    const id = newId(now);
+    const status: MachineStatus = { state: 'CREATING', observedGeneration: 0, observedRestartSeq: 0, converged: false, error: null, hostId: null, updatedAt: now };
+    const row: Row = {
+      id, tenant: m.tenant, name: m.name, description: m.description ?? '', properties: toJson(m.properties ?? {}),
+      spec: toJson(m.spec), desired_state: m.desiredState, restart_seq: 0, generation: 1, created: now, updated: now,
+      host_id: null, placement: null, status: toJson(status),
+    };
+    await this.d.putAll([
+      { table: 'machines', row },
+      { table: 'machines_by_tenant', row: { tenant: m.tenant, id, name: m.name, created: now } },
+    ]);
+    await this.requestPlacement(id, now, 0);
+    return rowToMachine(row);
+  }
+
+  async get(id: string, opts: { serial?: boolean } = {}): Promise<Machine | null> {
+    const r = await this.d.get('machines', { id: checkId(id, 'machine id') }, opts);
+    return r && r.spec !== null && r.tenant !== null ? rowToMachine(r) : null;
+  }
+
+  /** A tenant's machines, a page at a time, in creation order. */
+  async listByTenant(tenant: string, opts: { limit?: number; pageState?: string | null } = {}): Promise<Page<Machine>> {
+    const page = await this.d.select('machines_by_tenant', { tenant }, { limit: opts.limit ?? 100, pageState: opts.pageState });
+    const items = await Promise.all(page.rows.map((r) => this.get(r.id as string)));
+    return { items: items.filter((m): m is Machine => m !== null), pageState: page.pageState };
+  }
+
+  /** Every machine (operators, placement's full resync), a page at a time. */
+  async scan(opts: { limit?: number; pageState?: string | null } = {}): Promise<Page<Machine>> {
+    const page = await this.d.scan('machines', { limit: opts.limit ?? 500, pageState: opts.pageState });
+    return { items: page.rows.filter((r) => r.spec !== null && r.tenant !== null).map(rowToMachine), pageState: page.pageState };
+  }
+
+  /**
+   * Change the spec if nobody else did since `expectedGeneration` (lightweight transaction), then
+   * mirror it into the host's partition when the machine is placed.
+   */
+  async updateSpec(id: string, expectedGeneration: number, change: SpecChange, now = Date.now()): Promise<Machine> {
+    const cur = await this.get(id);
+    if (!cur) throw new ConflictError(`machine ${id} no longer exists`);
+    const set: Row = { id, generation: expectedGeneration + 1, updated: now };
+    if (change.desiredState !== undefined) set.desired_state = change.desiredState;
+    if (change.restartSeq !== undefined) set.restart_seq = change.restartSeq;
+    if (change.name !== undefined) { checkText(change.name, 'name', NAME_MAX); set.name = change.name; }
+    if (change.description !== undefined) { checkText(change.description, 'description', 4096); set.description = change.description; }
+    if (change.properties !== undefined) set.properties = toJson(change.properties);
+    let applied: boolean;
+    try {
+      ({ applied } = await this.d.cas('machines', set, { if: { generation: expectedGeneration } }));
+    } catch (e) {
+      if (!(e instanceof UnknownOutcomeError)) throw e;
+      const seen = await this.get(id, { serial: true });
+      applied = seen !== null && seen.generation === expectedGeneration + 1 && (change.desiredState === undefined || seen.desiredState === change.desiredState);
+    }
+    if (!applied) throw new ConflictError(`machine ${id} was changed by someone else (generation moved past ${expectedGeneration})`);
+    const after = await this.get(id);
+    if (!after) throw new ConflictError(`machine ${id} no longer exists`);
+    if (after.hostId) await this.mirrorToHost(after);
+    return after;
+  }
+
+  /** Copy the spec into the host's partition (what the agent polls). */
+  async mirrorToHost(m: Machine): Promise<void> {
+    if (!m.hostId) return;
+    await this.d.put('machines_by_host', {
+      host_id: m.hostId, machine_id: m.id, tenant: m.tenant, name: m.name, spec: toJson(m.spec),
+      desired_state: m.desiredState, restart_seq: m.restartSeq, generation: m.generation,
+    });
+  }
+
+  /**
+   * Bind the machine to a host: applied only while no host is set (lightweight transaction). Then the
+   * spec is copied to the host's partition and re-read, so a spec change racing with the assignment is
+   * never left behind (either the frontend sees the host, or this re-read sees the new spec).
+   */
+  async assignHost(id: string, hostId: string): Promise<boolean> {
+    let applied: boolean;
+    try {
+      ({ applied } = await this.d.cas('machines', { id, host_id: hostId }, { if: { host_id: null } }));
+    } catch (e) {
+      if (!(e instanceof UnknownOutcomeError)) throw e;
+      applied = (await this.get(id, { serial: true }))?.hostId === hostId;
+    }
+    if (!applied) return false;
+    for (let i = 0; i < 5; i++) {
+      const m = await this.get(id);
+      if (!m) return true;
+      await this.mirrorToHost(m);
+      const again = await this.get(id);
+      if (!again || again.generation === m.generation) return true;
+    }
+    return true;
+  }
+
+  async setPlacement(id: string, info: PlacementInfo): Promise<void> {
+    await this.d.put('machines', { id: checkId(id, 'machine id'), placement: toJson(info) });
+  }
+
+  async setStatus(id: string, status: MachineStatus): Promise<void> {
+    await this.d.put('machines', { id: checkId(id, 'machine id'), status: toJson(status) });
+  }
+
+  /** The machine is gone: its rows go (machine, tenant index, host partition). */
+  async purge(m: Pick<Machine, 'id' | 'tenant' | 'hostId'>): Promise<void> {
+    if (m.hostId) await this.d.remove('machines_by_host', { host_id: m.hostId, machine_id: m.id });
+    await this.d.remove('machines_by_tenant', { tenant: m.tenant, id: m.id });
+    await this.d.remove('machines', { id: m.id });
+  }
+
+  /** The agent's read: every machine assigned to the host. */
+  async listOnHost(hostId: string): Promise<HostMachine[]> {
+    const rows = await collectPages((pageState) => this.d.select('machines_by_host', { host_id: hostId }, { limit: 1000, pageState }));
+    return rows.filter((r) => r.spec !== null).map(rowToHostMachine);
+  }
+
+  async removeFromHost(hostId: string, machineId: string): Promise<void> {
+    await this.d.remove('machines_by_host', { host_id: hostId, machine_id: machineId });
+  }
+
+  /** Ask placement to look at a machine (at a time, for back-off). */
+  async requestPlacement(machineId: string, at: number, attempt: number): Promise<void> {
+    await this.d.put('placement_requests', { bucket: Math.floor(at / PLACEMENT_BUCKET_MS), machine_id: machineId, attempt, requested: at });
+  }
+
+  async placementRequests(bucket: number): Promise<{ machineId: string; attempt: number; requested: number }[]> {
+    const rows = await collectPages((pageState) => this.d.select('placement_requests', { bucket }, { limit: 1000, pageState }));
+    return rows.map((r) => ({ machineId: r.machine_id as string, attempt: r.attempt as number, requested: r.requested as number }));
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Events (per tenant and day), monitoring samples (per machine and hour, TTL) and accounting records
+ * (per tenant and day, one idempotent row per machine and period: re-sending overwrites).
+ */
+import { ValidationError } from '../../errors/registry.js';
+import { newId } from '../ids.js';
+import { collectPages, fromJson, toJson } from '../json-column.js';
+import type { TableDriver } from '../table-driver.js';
+import type { EventRecord, MetricSample, Page, UsageRecord } from '../types.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+export function dayOf(ts: number): string {
+  return new Date(ts).toISOString().slice(0, 10);
+}
+
+function checkDay(day: string): void {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new ValidationError('day must be YYYY-MM-DD');
+}
+
+export class TelemetryStore {
+  constructor(private readonly d: TableDriver) {}
+
+  async appendEvent(e: Omit<EventRecord, 'id'> & { id?: string }): Promise<EventRecord> {
+    const ev: EventRecord = { ...e, id: e.id ?? newId(e.ts) };
+    await this.d.put('events', {
+      tenant: ev.tenant, day: dayOf(ev.ts), ts: ev.ts, id: ev.id, type: ev.type, severity: ev.severity,
+      outcome: ev.outcome, resource: ev.resource, content: toJson(ev.content),
+    });
+    return ev;
+  }
+
+  /** One day of a tenant's events, newest first, paged. */
+  async events(tenant: string, day: string, opts: { limit?: number; pageState?: string | null } = {}): Promise<Page<EventRecord>> {
+    checkDay(day);
+    const page = await this.d.select('events', { tenant, day }, { limit: opts.limit ?? 100, pageState: opts.pageState });
+    return {
+      items: page.rows.map((r) => ({
+        tenant: r.tenant as string, ts: r.ts as number, id: r.id as string, type: r.type as EventRecord['type'],
+        severity: r.severity as EventRecord['severity'], outcome: r.outcome as EventRecord['outcome'], resource: r.resource as string,
+        content: fromJson<Record<string, unknown>>(r.content, 'event content', {}),
+      })),
+      pageState: page.pageState,
+    };
+  }
+
+  async putMetric(s: MetricSample): Promise<void> {
+    await this.d.put('machine_metrics', {
+      machine_id: s.machineId, hour: Math.floor(s.ts / HOUR_MS), ts: s.ts, host_id: s.hostId, state: s.state,
+      cpu_time_ns: s.cpuTimeNs, cpu_percent: s.cpuPercent, memory_kib: s.memoryKiB,
+    });
+  }
+
+  /** Samples in [from, to), newest first, reading one hour bucket after another. */
+  async metrics(machineId: string, from: number, to: number, limit = 1000): Promise<MetricSample[]> {
+    if (!(to > from) || to - from > 7 * DAY_MS) throw new ValidationError('metrics window must be positive and at most 7 days');
+    const out: MetricSample[] = [];
+    for (let h = Math.floor((to - 1) / HOUR_MS); h >= Math.floor(from / HOUR_MS) && out.length < limit; h--) {
+      const page = await this.d.select('machine_metrics', { machine_id: machineId, hour: h }, { range: { gte: from, lt: to }, limit: limit - out.length });
+      for (const r of page.rows) {
+        out.push({
+          machineId, hostId: r.host_id as string, ts: r.ts as number, state: r.state as string,
+          cpuTimeNs: r.cpu_time_ns as number, cpuPercent: r.cpu_percent as number, memoryKiB: r.memory_kib as number,
+        });
+      }
+    }
+    return out;
+  }
+
+  async putUsage(u: UsageRecord): Promise<void> {
+    await this.d.put('usage_records', {
+      tenant: u.tenant, day: dayOf(u.periodStart), machine_id: u.machineId, period_start: u.periodStart, period_seconds: u.periodSeconds,
+      host_id: u.hostId, state: u.state, vcpus: u.vcpus, memory_kib: u.memoryKiB, cpu_seconds: u.cpuSeconds,
+    });
+  }
+
+  async usage(tenant: string, day: string): Promise<UsageRecord[]> {
+    checkDay(day);
+    const rows = await collectPages((pageState) => this.d.select('usage_records', { tenant, day }, { limit: 1000, pageState }));
+    return rows.map((r) => ({
+      tenant, machineId: r.machine_id as string, periodStart: r.period_start as number, periodSeconds: r.period_seconds as number,
+      hostId: r.host_id as string, state: r.state as string, vcpus: r.vcpus as number, memoryKiB: r.memory_kib as number, cpuSeconds: r.cpu_seconds as number,
+    }));
+  }
+}

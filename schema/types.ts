@@ -1,0 +1,191 @@
+/** The domain records that travel on the bus. */
+
+export const MACHINE_STATES = [
+  'CREATING', 'STARTING', 'STARTED', 'STOPPING', 'STOPPED', 'PAUSING', 'PAUSED',
+  'SUSPENDING', 'SUSPENDED', 'DELETING', 'DELETED', 'ERROR',
+] as const;
+export type MachineState = (typeof MACHINE_STATES)[number];
+
+export const DESIRED_STATES = ['STARTED', 'STOPPED', 'PAUSED', 'SUSPENDED', 'DELETED'] as const;
+export type DesiredState = (typeof DESIRED_STATES)[number];
+
+export interface ImageRef {
+  id: string;
+  name: string;
+  /** qcow2/raw: a disk image used as the backing file of an overlay; kernel: direct kernel boot. */
+  format: 'qcow2' | 'raw' | 'kernel';
+  location: string;
+  initrd: string | null;
+  cmdline: string | null;
+  cpuArch: string;
+}
+
+export interface MachineSpec {
+  cpu: number;
+  memoryKiB: number;
+  cpuArch: string;
+  image: ImageRef | null;
+  disks: { capacityKiB: number; format: string }[];
+  /** base64 */
+  userData: string | null;
+  /** Host labels the machine requires (all must match). */
+  requirements: Record<string, string>;
+}
+
+export interface PlacementInfo {
+  attempts: number;
+  /** Why the machine is not placed yet (null when placed or not tried). */
+  reason: string | null;
+  lastAttemptAt: number | null;
+}
+
+export interface MachineStatus {
+  state: MachineState;
+  /** The spec generation this status reflects. */
+  observedGeneration: number;
+  observedRestartSeq: number;
+  /** Whether the host has converged to the observed generation. */
+  converged: boolean;
+  error: string | null;
+  hostId: string | null;
+  updatedAt: number;
+}
+
+export interface Machine {
+  id: string;
+  tenant: string;
+  name: string;
+  description: string;
+  properties: Record<string, string>;
+  spec: MachineSpec;
+  desiredState: DesiredState;
+  restartSeq: number;
+  generation: number;
+  created: number;
+  updated: number;
+  hostId: string | null;
+  placement: PlacementInfo | null;
+  status: MachineStatus;
+}
+
+/** What an agent reads every cycle: its copy of an assigned machine's spec. */
+export interface HostMachine {
+  hostId: string;
+  machineId: string;
+  tenant: string;
+  name: string;
+  spec: MachineSpec;
+  desiredState: DesiredState;
+  restartSeq: number;
+  generation: number;
+}
+
+export interface Allocation { cpus: number; memoryKiB: number; claimId: string }
+
+export interface Host {
+  id: string;
+  name: string;
+  uri: string;
+  arch: string;
+  cpus: number;
+  memoryKiB: number;
+  labels: Record<string, string>;
+  state: 'ENABLED' | 'DISABLED';
+  generation: number;
+  usedCpus: number;
+  usedMemoryKiB: number;
+  allocations: Record<string, Allocation>;
+  registered: number;
+  updated: number;
+}
+
+export interface Lease { hostId: string; holder: string; renewed: number }
+
+export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCESS', 'FAILED', 'STOPPING', 'STOPPED'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export interface Job {
+  id: string;
+  tenant: string;
+  targetId: string;
+  targetType: string;
+  action: string;
+  state: JobState;
+  progress: number;
+  statusMessage: string;
+  returnCode: number;
+  targetGeneration: number;
+  /** The machine state that means success (DELETED for deletes). */
+  expectedState: string;
+  created: number;
+  updated: number;
+}
+
+export interface EventRecord {
+  tenant: string;
+  ts: number;
+  id: string;
+  type: 'state' | 'access' | 'alarm' | 'model';
+  severity: 'critical' | 'high' | 'medium' | 'low';
+  outcome: 'Pending' | 'Unknown' | 'Status' | 'Success' | 'Warning' | 'Failure';
+  resource: string;
+  content: Record<string, unknown>;
+}
+
+export interface MetricSample {
+  machineId: string;
+  hostId: string;
+  ts: number;
+  state: string;
+  cpuTimeNs: number;
+  cpuPercent: number;
+  memoryKiB: number;
+}
+
+export interface UsageRecord {
+  tenant: string;
+  machineId: string;
+  periodStart: number;
+  periodSeconds: number;
+  hostId: string;
+  state: string;
+  vcpus: number;
+  memoryKiB: number;
+  cpuSeconds: number;
+}
+
+export interface User {
+  name: string;
+  tenant: string;
+  passwordHash: string;
+  roles: string[];
+  disabled: boolean;
+  created: number;
+}
+
+export interface ApiKey { keyId: string; userName: string; secretHash: string; created: number }
+
+export const CATALOG_KINDS = ['machineConfig', 'machineImage', 'machineTemplate', 'credential'] as const;
+export type CatalogKind = (typeof CATALOG_KINDS)[number];
+
+export interface CatalogItem {
+  kind: CatalogKind;
+  id: string;
+  name: string;
+  /** null: visible to every tenant (admin-published). */
+  tenant: string | null;
+  body: Record<string, unknown>;
+  created: number;
+  updated: number;
+}
+
+export interface ServiceInstance {
+  role: string;
+  instanceId: string;
+  address: string;
+  started: number;
+  lastSeen: number;
+  info: Record<string, unknown>;
+}
+
+export interface Page<T> { items: T[]; pageState: string | null }
