@@ -7,7 +7,8 @@
 #   4. virsh shutdown (ACPI power button): must power off within 20 s
 #   5. boot again, virsh destroy: must be gone at once
 # Exit 0 when all of that works, 1 otherwise. Domains it created are always destroyed.
-# Env: SKYBUS_CACHE, SKYBUS_SMOKE_CMDLINE_EXTRA (e.g. "quiet"), SKYBUS_SMOKE_KEEP=1 (keep logs)
+# Env: SKYBUS_CACHE; SKYBUS_SMOKE_CMDLINE (default "console=ttyS0 quiet"; drop quiet to see
+#      kernel boot messages); SKYBUS_SMOKE_KEEP=1 (keep console log + XML in /tmp)
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -50,7 +51,7 @@ cat >"$XML" <<XMLEOF
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$GUEST/vmlinuz</kernel>
     <initrd>$GUEST/initramfs.gz</initrd>
-    <cmdline>console=ttyS0 ${SKYBUS_SMOKE_CMDLINE_EXTRA:-}skybus.hostname=$NAME skybus.userdata=$UD64</cmdline>
+    <cmdline>${SKYBUS_SMOKE_CMDLINE:-console=ttyS0 quiet} skybus.hostname=$NAME skybus.userdata=$UD64</cmdline>
   </os>
   <features>
     <acpi/>

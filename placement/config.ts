@@ -1,0 +1,46 @@
+/** Placement settings: validated with defaults at start-up, then passed down. */
+import { ConfigError } from '../errors/registry.js';
+
+export type PlacementPolicy = 'packing' | 'striping';
+
+export interface PlacementConfig {
+  instanceId: string;
+  /** Pause between cycles when there was nothing to do. */
+  intervalMs: number;
+  policy: PlacementPolicy;
+  /** Virtual CPUs that may be placed per physical CPU. */
+  cpuAllocationRatio: number;
+  /** Memory that may be placed per byte of host memory. */
+  ramAllocationRatio: number;
+  /** Claims lost to other placers before a machine waits for its next cycle (OpenStack uses 10). */
+  maxClaimRetries: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** How many one-minute request buckets back each cycle reads. */
+  lookbackBuckets: number;
+  /** Full scan of the machines table for anything unplaced (the level-triggered safety net). */
+  fullResyncMs: number;
+}
+
+export function placementConfig(partial: Partial<PlacementConfig> = {}): PlacementConfig {
+  const cfg: PlacementConfig = {
+    instanceId: partial.instanceId ?? `placement-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    intervalMs: partial.intervalMs ?? 500,
+    policy: partial.policy ?? 'packing',
+    cpuAllocationRatio: partial.cpuAllocationRatio ?? 4,
+    ramAllocationRatio: partial.ramAllocationRatio ?? 1,
+    maxClaimRetries: partial.maxClaimRetries ?? 10,
+    backoffBaseMs: partial.backoffBaseMs ?? 1000,
+    backoffMaxMs: partial.backoffMaxMs ?? 60_000,
+    lookbackBuckets: partial.lookbackBuckets ?? 10,
+    fullResyncMs: partial.fullResyncMs ?? 60_000,
+  };
+  if (cfg.policy !== 'packing' && cfg.policy !== 'striping') throw new ConfigError(`placement policy must be packing or striping, not '${String(cfg.policy)}'`);
+  for (const k of ['cpuAllocationRatio', 'ramAllocationRatio'] as const) {
+    if (!(cfg[k] > 0) || cfg[k] > 64) throw new ConfigError(`${k} must be > 0 and <= 64`);
+  }
+  for (const k of ['intervalMs', 'backoffBaseMs', 'backoffMaxMs', 'fullResyncMs', 'maxClaimRetries', 'lookbackBuckets'] as const) {
+    if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new ConfigError(`${k} must be a positive integer`);
+  }
+  return cfg;
+}

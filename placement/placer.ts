@@ -1,0 +1,192 @@
+/**
+ * The placement loop. Level-triggered: each cycle reads what needs a host now (recent request
+ * buckets, plus a periodic full scan of unplaced machines), decides with the pure chooseHosts, and
+ * claims capacity with a compare-and-set on the host's generation; a lost claim re-reads and
+ * re-decides. Several placers share the work by a hash of the machine id over the live placers, and
+ * stay correct when their views differ: the claim and the host assignment are both conditional.
+ */
+import type { Logger } from '../observability/logger.js';
+import type { SkybusMetrics } from '../observability/metrics.js';
+import type { BusStore } from '../schema/bus-store.js';
+import { PLACEMENT_BUCKET_MS } from '../schema/store/machines.js';
+import type { Host, Machine } from '../schema/types.js';
+import { backoffMs, chooseHosts, ownerOf } from './choose-host.js';
+import type { PlacementConfig } from './config.js';
+
+/** host_id given to a machine deleted before it was placed, so no placer places it afterwards. */
+export const DELETED_BEFORE_PLACEMENT = '(deleted)';
+const ANNOUNCE_EVERY_MS = 5_000;
+const SERVICE_TTL_S = 15;
+/** A machine waiting this long is taken by any placer, whoever owns it by hash. */
+const TAKEOVER_MS = 20_000;
+
+interface Due { at: number; attempt: number; firstSeen: number }
+
+export interface CycleReport { examined: number; placed: number; unschedulable: number; conflicts: number }
+
+export class Placer {
+  private readonly due = new Map<string, Due>();
+  /** Machines known placed, with when to forget them (after their request buckets are out of the window). */
+  private readonly done = new Map<string, number>();
+  private hosts = new Map<string, Host>();
+  private alive = new Set<string>();
+  private placers: string[] = [];
+  private lastAnnounce = 0;
+  private lastFullScan = 0;
+  private cycle = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private readonly started = Date.now();
+  private readonly log: Logger;
+
+  constructor(private readonly deps: { store: BusStore; config: PlacementConfig; log: Logger; metrics: SkybusMetrics }) {
+    this.log = deps.log.child({ module: 'placement', instance: deps.config.instanceId });
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const tick = async () => {
+      if (!this.running) return;
+      let busy = false;
+      try {
+        const r = await this.runOnce();
+        busy = r.examined > 0;
+      } catch (e) {
+        this.log.error({ err: e }, 'placement cycle failed');
+      }
+      if (this.running) this.timer = setTimeout(tick, busy ? 10 : this.deps.config.intervalMs);
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.deps.store.services.withdraw('placement', this.deps.config.instanceId).catch(() => undefined);
+  }
+
+  private async refreshMembership(now: number): Promise<void> {
+    if (now - this.lastAnnounce < ANNOUNCE_EVERY_MS && this.placers.length > 0) return;
+    const { store, config } = this.deps;
+    await store.services.announce({ role: 'placement', instanceId: config.instanceId, address: `pid:${process.pid}`, started: this.started, lastSeen: now, info: { policy: config.policy } }, SERVICE_TTL_S);
+    this.placers = (await store.services.list('placement')).map((s) => s.instanceId);
+    if (!this.placers.includes(config.instanceId)) this.placers.push(config.instanceId);
+    this.lastAnnounce = now;
+  }
+
+  private async gather(now: number): Promise<void> {
+    const { store, config } = this.deps;
+    const nowBucket = Math.floor(now / PLACEMENT_BUCKET_MS);
+    const deep = this.cycle % 20 === 0;
+    const from = nowBucket - (deep ? config.lookbackBuckets : 1);
+    for (let b = from; b <= nowBucket; b++) {
+      for (const r of await store.machines.placementRequests(b)) {
+        if (this.done.has(r.machineId)) continue;
+        const cur = this.due.get(r.machineId);
+        if (!cur || r.attempt > cur.attempt) this.due.set(r.machineId, { at: r.requested, attempt: r.attempt, firstSeen: cur?.firstSeen ?? now });
+      }
+    }
+    if (now - this.lastFullScan >= config.fullResyncMs) {
+      this.lastFullScan = now;
+      let pageState: string | null = null;
+      do {
+        const page = await store.machines.scan({ limit: 500, pageState });
+        for (const m of page.items) {
+          if (m.hostId === null && !this.due.has(m.id)) this.due.set(m.id, { at: now, attempt: m.placement?.attempts ?? 0, firstSeen: now });
+        }
+        pageState = page.pageState;
+      } while (pageState);
+    }
+    const forgetBefore = now;
+    for (const [id, until] of this.done) if (until < forgetBefore) this.done.delete(id);
+  }
+
+  private async refreshHosts(): Promise<void> {
+    const [hosts, leases] = await Promise.all([this.deps.store.hosts.list(), this.deps.store.hosts.leases()]);
+    this.hosts = new Map(hosts.map((h) => [h.id, h]));
+    this.alive = new Set(leases.map((l) => l.hostId));
+  }
+
+  async runOnce(now = Date.now()): Promise<CycleReport> {
+    this.cycle++;
+    const report: CycleReport = { examined: 0, placed: 0, unschedulable: 0, conflicts: 0 };
+    await this.refreshMembership(now);
+    await this.gather(now);
+    const mine = [...this.due.entries()].filter(([id, d]) => d.at <= now
+      && (ownerOf(id, this.placers) === this.deps.config.instanceId || now - d.firstSeen >= TAKEOVER_MS));
+    if (mine.length === 0) return report;
+    await this.refreshHosts();
+    mine.sort((a, b) => a[1].at - b[1].at);
+    for (const [id, d] of mine) {
+      report.examined++;
+      try {
+        await this.placeOne(id, d, now, report);
+      } catch (e) {
+        this.log.warn({ err: e, machineId: id }, 'placement attempt failed; will retry');
+        this.due.set(id, { ...d, at: now + this.deps.config.backoffBaseMs });
+      }
+    }
+    return report;
+  }
+
+  private finish(id: string, now: number): void {
+    this.due.delete(id);
+    this.done.set(id, now + (this.deps.config.lookbackBuckets + 2) * PLACEMENT_BUCKET_MS);
+  }
+
+  private async placeOne(id: string, d: Due, now: number, report: CycleReport): Promise<void> {
+    const { store, config, metrics } = this.deps;
+    const m = await store.machines.get(id);
+    if (!m || m.hostId !== null) { this.finish(id, now); return; }
+    if (m.desiredState === 'DELETED') {
+      if (await store.machines.assignHost(id, DELETED_BEFORE_PLACEMENT)) await store.machines.purge({ ...m, hostId: DELETED_BEFORE_PLACEMENT });
+      this.finish(id, now);
+      return;
+    }
+    const need = { cpus: m.spec.cpu, memoryKiB: m.spec.memoryKiB };
+    for (let attempt = 0; attempt < config.maxClaimRetries; attempt++) {
+      const choice = chooseHosts(m.spec, [...this.hosts.values()], this.alive, config.policy, config);
+      if (choice.candidates.length === 0) {
+        await this.unschedulable(m, d, choice.reason ?? 'no host fits', now);
+        report.unschedulable++;
+        return;
+      }
+      const host = choice.candidates[0];
+      const claim = await store.hosts.claim(host, id, need);
+      if (!claim.ok) {
+        report.conflicts++;
+        metrics.claimConflicts.inc();
+        if (claim.host) this.hosts.set(claim.host.id, claim.host); else this.hosts.delete(host.id);
+        if (claim.reason === 'already-allocated') { this.due.set(id, { ...d, at: now + config.backoffBaseMs }); return; }
+        continue;
+      }
+      this.hosts.set(claim.host.id, claim.host);
+      if (await store.machines.assignHost(id, host.id)) {
+        await store.machines.setPlacement(id, { attempts: d.attempt + 1, reason: null, lastAttemptAt: now });
+        metrics.placements.inc({ outcome: 'placed' });
+        report.placed++;
+        this.log.debug({ machineId: id, hostId: host.id }, 'placed');
+      } else {
+        // Another placer bound it first: give this claim back (only this claim, by its id).
+        await store.hosts.release(host.id, id, claim.claimId);
+        metrics.placements.inc({ outcome: 'lost-race' });
+      }
+      this.finish(id, now);
+      return;
+    }
+    metrics.placements.inc({ outcome: 'contended' });
+    this.due.set(id, { ...d, at: now + config.backoffBaseMs });
+  }
+
+  private async unschedulable(m: Machine, d: Due, reason: string, now: number): Promise<void> {
+    const { store, config, metrics } = this.deps;
+    const attempt = d.attempt + 1;
+    const next = now + backoffMs(attempt, config.backoffBaseMs, config.backoffMaxMs);
+    await store.machines.setPlacement(m.id, { attempts: attempt, reason, lastAttemptAt: now });
+    await store.machines.requestPlacement(m.id, next, attempt);
+    this.due.set(m.id, { at: next, attempt, firstSeen: d.firstSeen });
+    metrics.placements.inc({ outcome: 'unschedulable' });
+    this.log.info({ machineId: m.id, reason, retryInMs: next - now }, 'machine fits nowhere yet');
+  }
+}
