@@ -1,0 +1,83 @@
+/**
+ * Two placement instances racing over 200 machines and a small fleet, on both stores: no host is
+ * ever over capacity and every machine ends placed or explicitly unschedulable.
+ */
+import assert from 'node:assert/strict';
+import { silentLogger } from '../../observability/logger.js';
+import { SkybusMetrics } from '../../observability/metrics.js';
+import { capacityOf } from '../../placement/choose-host.js';
+import { placementConfig } from '../../placement/config.js';
+import { Placer } from '../../placement/placer.js';
+import type { MachineSpec } from '../../schema/types.js';
+import { cassandraFixture, cassandraReachable, embeddedFixture, type StoreFixture } from '../helpers/stores.js';
+
+const spec = (cpu: number): MachineSpec => ({ cpu, memoryKiB: 256 * 1024, cpuArch: 'x86_64', image: null, disks: [], userData: null, requirements: {} });
+
+function raceSuite(makeFixture: () => Promise<StoreFixture>) {
+  let fx: StoreFixture;
+  before(async function () { this.timeout(120_000); fx = await makeFixture(); });
+  after(async function () { this.timeout(60_000); if (fx) await fx.cleanup(); });
+
+  it('two placers over 200 machines never overcommit a host; every machine is placed or says why not', async function () {
+    this.timeout(300_000);
+    const { store } = fx;
+    // 6 hosts x 8 CPUs x ratio 2 = 96 CPU slots; machines ask 1 or 2 CPUs: about 300 asked, so some cannot fit.
+    for (let i = 0; i < 6; i++) {
+      await store.hosts.register({ id: `race-${i}`, name: `race-${i}`, uri: 'test:///default', arch: 'x86_64', cpus: 8, memoryKiB: 64 * 1024 * 1024, labels: {} });
+      await store.hosts.acquireLease(`race-${i}`, 'test', 600);
+    }
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) ids.push((await store.machines.create({ tenant: 'race', name: `m${i}`, spec: spec(1 + (i % 2)), desiredState: 'STARTED' })).id);
+    const other = await fx.reopen();
+    const metrics = new SkybusMetrics();
+    const cfg = { cpuAllocationRatio: 2, ramAllocationRatio: 1, intervalMs: 50, backoffBaseMs: 60_000 };
+    const p1 = new Placer({ store, config: placementConfig({ ...cfg, instanceId: 'p1' }), log: silentLogger(), metrics });
+    const p2 = new Placer({ store: other, config: placementConfig({ ...cfg, instanceId: 'p2' }), log: silentLogger(), metrics });
+    // Both take everything (takeover time passed): the worst case for conflicts.
+    const t = Date.now() + 60_000;
+    for (let round = 0; round < 6; round++) await Promise.all([p1.runOnce(t + round), p2.runOnce(t + round)]);
+    const hosts = await store.hosts.list();
+    let placedCpus = 0;
+    for (const h of hosts) {
+      const cap = capacityOf(h, cfg);
+      assert.ok(h.usedCpus <= cap.cpus, `${h.id} over capacity: ${h.usedCpus} > ${cap.cpus}`);
+      const sum = Object.values(h.allocations).reduce((a, x) => a + x.cpus, 0);
+      assert.equal(sum, h.usedCpus, `${h.id}: allocations and usage disagree`);
+      placedCpus += h.usedCpus;
+    }
+    let placed = 0;
+    let unschedulable = 0;
+    for (const id of ids) {
+      const m = (await store.machines.get(id))!;
+      if (m.hostId) {
+        placed++;
+        const h = hosts.find((x) => x.id === m.hostId)!;
+        assert.ok(h.allocations[id], `machine ${id} placed on ${m.hostId} without an allocation there`);
+        const elsewhere = hosts.filter((x) => x.id !== m.hostId && x.allocations[id]);
+        assert.equal(elsewhere.length, 0, `machine ${id} allocated twice`);
+      } else {
+        unschedulable++;
+        assert.match(m.placement?.reason ?? '', /hosts fit/, `machine ${id} unplaced without a reason`);
+      }
+    }
+    assert.equal(placed + unschedulable, 200);
+    assert.ok(placed > 0 && unschedulable > 0);
+    assert.ok(placedCpus > 90, `fleet should be nearly full, ${placedCpus} of 96 CPU slots used`);
+    await p1.stop();
+    await p2.stop();
+  });
+}
+
+describe('placement race', () => {
+  describe('embedded', () => raceSuite(embeddedFixture));
+  describe('cassandra', function () {
+    before(async function () {
+      this.timeout(20_000);
+      if (!(await cassandraReachable())) {
+        if (process.env.SKYBUS_REQUIRE_CASSANDRA === '1') throw new Error('Cassandra is not reachable but SKYBUS_REQUIRE_CASSANDRA=1');
+        this.skip();
+      }
+    });
+    raceSuite(cassandraFixture);
+  });
+});
