@@ -153,16 +153,19 @@ launch() {
   # Keep the previous run's logs as *.1 so log checks only see this run.
   local f
   for f in system.log stdout.log; do
-    [[ -f "$dir/logs/$f" ]] && mv -f "$dir/logs/$f" "$dir/logs/$f.1"
+    if [[ -f "$dir/logs/$f" ]]; then mv -f "$dir/logs/$f" "$dir/logs/$f.1"; fi
   done
 
+  # ring_delay_ms also bounds a non-seed's first gossip round with the seed, hence
+  # 1 s for the cluster. shutdown_announce_in_ms (default 2000) is how long a
+  # stopping node sleeps after telling its peers; nobody listens on a single node.
   local -a extra
   if (( cluster )); then
     ring_delay=1000
-    extra=(-Dcassandra.consistent.rangemovement=false)
+    extra=(-Dcassandra.consistent.rangemovement=false -Dcassandra.shutdown_announce_in_ms=500)
   else
     ring_delay=0
-    extra=()
+    extra=(-Dcassandra.shutdown_announce_in_ms=0)
   fi
 
   # JPMS flags are copied verbatim from Cassandra's conf/jvm17-server.options

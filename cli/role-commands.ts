@@ -1,0 +1,105 @@
+/** skybus all | frontend | placement | agent */
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import type { Argv } from 'yargs';
+import { frontendConfigFromEnv } from '../frontend/config.js';
+import { agentConfig } from '../hypervisor-agent/config.js';
+import { writeTestHost } from '../hypervisor-agent/test-host.js';
+import { createLogger } from '../observability/logger.js';
+import { placementConfig, type PlacementPolicy } from '../placement/config.js';
+import { SkybusMetrics, ensureAdmin, openBus, seedCatalog, startAgent, startFrontend, startPlacement, type Running } from './roles.js';
+import { defaultDataDir, storeConfigOf, storeOptions } from './skybus.js';
+
+function untilSignal(parts: Running[], close: () => Promise<void>, log: ReturnType<typeof createLogger>): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = async (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal: sig }, 'stopping');
+      for (const p of [...parts].reverse()) await p.stop().catch((e) => log.warn({ err: e }, 'stop failed'));
+      await close();
+      resolve();
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
+}
+
+export function roleCommands<T>(y: Argv<T>): Argv<T> {
+  return y
+    .command('all', 'run every role in one process: frontend, placement and agent(s) on the libvirt test hypervisor',
+      (a) => storeOptions(a)
+        .option('port', { type: 'number', default: 8080, describe: 'frontend port (0: any free port)' })
+        .option('host', { type: 'string', default: '127.0.0.1', describe: 'frontend listen address' })
+        .option('agents', { type: 'number', default: 1, describe: 'simulated hosts (test hypervisor), one agent each' })
+        .option('policy', { type: 'string', choices: ['packing', 'striping'], default: 'packing' }),
+      async (a) => {
+        if (!Number.isInteger(a.agents) || a.agents < 1 || a.agents > 1000) throw Object.assign(new Error('--agents must be 1..1000'), { usage: true });
+        const log = createLogger();
+        const metrics = new SkybusMetrics({ defaults: true });
+        const storeCfg = storeConfigOf(a);
+        const store = await openBus(storeCfg, log);
+        const dataDir = storeCfg.kind === 'embedded' ? dirname(storeCfg.path) : defaultDataDir();
+        const login = await ensureAdmin(store, dataDir);
+        await seedCatalog(store);
+        const parts: Running[] = [];
+        const fe = await startFrontend(store, frontendConfigFromEnv(process.env, { listenPort: a.port, listenHost: a.host }), log, metrics);
+        parts.push(fe);
+        parts.push(startPlacement(store, placementConfig({ policy: a.policy as PlacementPolicy }), log, metrics));
+        for (let i = 0; i < a.agents; i++) {
+          const hostId = a.agents === 1 ? `${hostname()}-test` : `${hostname()}-test-${i + 1}`;
+          const uri = a.agents === 1 ? 'test:///default' : writeTestHost(`${dataDir}/test-hosts/${hostId}.xml`, { cpus: 16, memoryKiB: 64 * 1024 * 1024 });
+          parts.push(await startAgent(store, agentConfig({ hostId, libvirtUri: uri, workDir: `${dataDir}/agent/${hostId}` }), log, metrics));
+        }
+        process.stdout.write([
+          '',
+          `Skybus is running (all roles, ${storeCfg.kind} store, ${a.agents} test-hypervisor host${a.agents > 1 ? 's' : ''}).`,
+          `  CIMI API:  ${fe.url}/api/cloudEntryPoint`,
+          `  login:     ${login.user} / ${login.password ?? '(password set earlier; reset with: skybus user passwd admin)'}`,
+          `  try:       curl -u ${login.user}:${login.password ?? 'PASSWORD'} ${fe.url}/api/machines`,
+          `             SKYBUS_URL=${fe.url} SKYBUS_USER=${login.user} SKYBUS_PASSWORD=... skybus machine create --config small --image tiny-linux --wait`,
+          `  metrics:   ${fe.url}/metrics`,
+          'Stop with Ctrl-C.',
+          '',
+        ].join('\n'));
+        await untilSignal(parts, () => store.close(), log);
+      })
+    .command('frontend', 'run a stateless CIMI frontend', (a) => storeOptions(a)
+      .option('port', { type: 'number', default: 8080 })
+      .option('host', { type: 'string', default: '127.0.0.1' }),
+    async (a) => {
+      const log = createLogger();
+      const metrics = new SkybusMetrics({ defaults: true });
+      const store = await openBus(storeConfigOf(a), log);
+      const fe = await startFrontend(store, frontendConfigFromEnv(process.env, { listenPort: a.port, listenHost: a.host }), log, metrics);
+      process.stdout.write(`Skybus frontend at ${fe.url}/api/cloudEntryPoint\n`);
+      await untilSignal([fe], () => store.close(), log);
+    })
+    .command('placement', 'run a placement instance (any number may run at once)', (a) => storeOptions(a)
+      .option('policy', { type: 'string', choices: ['packing', 'striping'], default: 'packing' })
+      .option('cpu-ratio', { type: 'number', default: 4 })
+      .option('ram-ratio', { type: 'number', default: 1 }),
+    async (a) => {
+      const log = createLogger();
+      const store = await openBus(storeConfigOf(a), log);
+      const p = startPlacement(store, placementConfig({ policy: a.policy as PlacementPolicy, cpuAllocationRatio: a['cpu-ratio'], ramAllocationRatio: a['ram-ratio'] }), log, new SkybusMetrics({ defaults: true }));
+      await untilSignal([p], () => store.close(), log);
+    })
+    .command('agent', 'run the hypervisor agent of one host', (a) => storeOptions(a)
+      .option('host-id', { type: 'string', describe: 'this host\'s id (default: hostname)' })
+      .option('libvirt-uri', { type: 'string', default: 'qemu:///system' })
+      .option('label', { type: 'array', string: true, default: [] as string[], describe: 'host label key=value (repeatable)' }),
+    async (a) => {
+      const labels: Record<string, string> = {};
+      for (const l of a.label) {
+        const [k, ...v] = l.split('=');
+        if (!k || v.length === 0) throw Object.assign(new Error(`--label must be key=value, got '${l}'`), { usage: true });
+        labels[k] = v.join('=');
+      }
+      const log = createLogger();
+      const store = await openBus(storeConfigOf(a), log);
+      const agent = await startAgent(store, agentConfig({ hostId: a['host-id'], libvirtUri: a['libvirt-uri'], labels }), log, new SkybusMetrics({ defaults: true }));
+      await untilSignal([agent], () => store.close(), log);
+    });
+}

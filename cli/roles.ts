@@ -1,0 +1,77 @@
+/**
+ * Starting the roles: frontend, placement, agent, or all of them in one process (the single-machine
+ * profile). Each role is assembled here from its own modules; the logic lives in those modules.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import type { StoreConfig } from '../config/store-config.js';
+import { buildApp } from '../frontend/app.js';
+import { hashPassword } from '../frontend/auth/passwords.js';
+import { localBasicAuth } from '../frontend/auth/local-basic.js';
+import type { FrontendConfig } from '../frontend/config.js';
+import { HypervisorAgent } from '../hypervisor-agent/agent.js';
+import type { AgentConfig } from '../hypervisor-agent/config.js';
+import type { Logger } from '../observability/logger.js';
+import { SkybusMetrics } from '../observability/metrics.js';
+import type { PlacementConfig } from '../placement/config.js';
+import { Placer } from '../placement/placer.js';
+import { openStore, type BusStore } from '../schema/bus-store.js';
+
+export interface Running { stop(): Promise<void> }
+
+export async function startFrontend(store: BusStore, cfg: FrontendConfig, log: Logger, metrics: SkybusMetrics): Promise<{ server: Server; url: string } & Running> {
+  const app = buildApp({ store, auth: localBasicAuth(store), log, metrics, config: cfg });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(cfg.listenPort, cfg.listenHost, () => resolve(s));
+    s.once('error', reject);
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.listenPort;
+  const url = `http://${cfg.listenHost}:${port}`;
+  return { server, url, stop: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+export function startPlacement(store: BusStore, cfg: PlacementConfig, log: Logger, metrics: SkybusMetrics): Running {
+  const p = new Placer({ store, config: cfg, log, metrics });
+  p.start();
+  return { stop: () => p.stop() };
+}
+
+export async function startAgent(store: BusStore, cfg: AgentConfig, log: Logger, metrics: SkybusMetrics): Promise<Running> {
+  const a = new HypervisorAgent({ store, config: cfg, log, metrics });
+  await a.start();
+  return { stop: () => a.stop() };
+}
+
+/** The demo login: created once, its password kept (0600) beside the embedded store. */
+export async function ensureAdmin(store: BusStore, dataDir: string): Promise<{ user: string; password: string | null }> {
+  const file = join(dataDir, 'admin-password');
+  const existing = await store.accounts.getUser('admin');
+  if (existing) return { user: 'admin', password: existsSync(file) ? readFileSync(file, 'utf8').trim() : null };
+  const password = randomBytes(12).toString('base64url');
+  mkdirSync(dataDir, { recursive: true });
+  await store.accounts.createUser({ name: 'admin', tenant: 'admin', passwordHash: await hashPassword(password), roles: ['admin', 'user'], disabled: false, created: Date.now() });
+  writeFileSync(file, password + '\n', { mode: 0o600 });
+  return { user: 'admin', password };
+}
+
+/** A flavour and an image so a first client can create a machine at once. */
+export async function seedCatalog(store: BusStore): Promise<void> {
+  if ((await store.catalog.list('machineConfig')).length === 0) {
+    await store.catalog.create('machineConfig', 'small', null, { name: 'small', description: '1 vCPU, 512 MiB', cpu: 1, memory: 524288, cpuArch: 'x86_64', disks: [] });
+    await store.catalog.create('machineConfig', 'medium', null, { name: 'medium', description: '2 vCPU, 2 GiB', cpu: 2, memory: 2097152, cpuArch: 'x86_64', disks: [] });
+  }
+  if ((await store.catalog.list('machineImage')).length === 0) {
+    await store.catalog.create('machineImage', 'tiny-linux', null, { name: 'tiny-linux', description: 'direct kernel boot (paths matter only on real QEMU)', imageLocation: '/var/lib/skybus/images/vmlinuz', format: 'kernel', initrd: '/var/lib/skybus/images/initramfs.gz', kernelCmdline: 'console=ttyS0', cpuArch: 'x86_64', state: 'AVAILABLE', type: 'IMAGE' });
+  }
+}
+
+export async function openBus(cfg: StoreConfig, log: Logger): Promise<BusStore> {
+  const store = await openStore(cfg);
+  log.info({ store: cfg.kind, where: cfg.kind === 'embedded' ? cfg.path : cfg.contactPoints.join(',') }, 'bus open');
+  return store;
+}
+
+export { SkybusMetrics };

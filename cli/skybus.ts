@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+/** The one Skybus executable: run any role or all of them, plus admin and user commands. */
+import { hideBin } from 'yargs/helpers';
+import yargs, { type Argv } from 'yargs';
+import { defaultDataDir, storeConfigFromEnv } from '../config/store-config.js';
+import { isSkybusError } from '../errors/registry.js';
+import { createLogger } from '../observability/logger.js';
+import { machineCommands } from './machine-commands.js';
+import { adminCommands } from './admin-commands.js';
+import { roleCommands } from './role-commands.js';
+
+export interface StoreArgs { store?: string; 'db-path'?: string }
+
+export function storeOptions<T>(y: Argv<T>) {
+  return y
+    .option('store', { type: 'string', choices: ['embedded', 'cassandra'], describe: 'where the bus lives (default: embedded, or cassandra when SKYBUS_CASSANDRA_CONTACT_POINTS is set)' })
+    .option('db-path', { type: 'string', describe: 'embedded store file (default $SKYBUS_DATA_DIR/bus.sqlite)' });
+}
+
+export function storeConfigOf(a: StoreArgs) {
+  return storeConfigFromEnv(process.env, { store: a.store, dbPath: a['db-path'] });
+}
+
+export { defaultDataDir, createLogger };
+
+async function main(): Promise<void> {
+  let cli = yargs(hideBin(process.argv))
+    .scriptName('skybus')
+    .usage('$0 <command> [options]')
+    .strict()
+    .demandCommand(1, 'name a command (try --help)')
+    .recommendCommands()
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw Object.assign(new Error(msg), { usage: true });
+    });
+  cli = roleCommands(cli);
+  cli = adminCommands(cli);
+  cli = machineCommands(cli);
+  await cli.help().version(false).parseAsync();
+}
+
+main().catch((e: unknown) => {
+  const err = e as Error & { usage?: boolean };
+  if (isSkybusError(e)) process.stderr.write(`skybus: ${e.message}\n`);
+  else if (err.usage) process.stderr.write(`skybus: ${err.message}\nRun 'skybus --help' for usage.\n`);
+  else process.stderr.write(`skybus: unexpected error: ${err?.message ?? String(e)}\n`);
+  if (process.env.SKYBUS_DEBUG && err?.stack) process.stderr.write(err.stack + '\n');
+  process.exit(err.usage ? 2 : 1);
+});

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, store contract on both stores, end to end (test hypervisor and a real
+# QEMU guest). Installs and starts what it needs (Cassandra from Maven Central, libvirtd + QEMU),
+# and stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$(date +%s)
+bash scripts/install.sh
+
+started_cassandra=0
+if [ -z "${SKYBUS_CASSANDRA_CONTACT_POINTS:-}" ]; then
+  if ! bash scripts/cassandra/ctl.sh status >/dev/null 2>&1; then
+    bash scripts/cassandra/install.sh
+    bash scripts/cassandra/ctl.sh start
+    started_cassandra=1
+  fi
+fi
+cleanup() {
+  if [ "$started_cassandra" = 1 ]; then bash scripts/cassandra/ctl.sh stop || true; fi
+}
+trap cleanup EXIT
+
+# Real QEMU for the real-guest end-to-end test (needs root: libvirtd's system instance).
+if [ "$(id -u)" -eq 0 ]; then
+  bash scripts/qemu/install.sh
+  bash scripts/qemu/libvirtd.sh start
+  bash scripts/qemu/build-guest.sh "${SKYBUS_CACHE:-$HOME/.cache/skybus}/guest"
+  export SKYBUS_REAL_QEMU=1
+fi
+
+bash scripts/cassandra/ctl.sh wait --timeout 180
+export SKYBUS_REQUIRE_CASSANDRA=1
+echo "skybus: setup took $(( $(date +%s) - t0 )) s; running tests"
+npx mocha --reporter spec --exit \
+  'dist/test/unit/**/*.test.js' \
+  'dist/test/contract/**/*.test.js' \
+  'dist/test/e2e/**/*.test.js'
