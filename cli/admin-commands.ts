@@ -1,0 +1,76 @@
+/** Operator commands that talk to the bus directly: schema, users, catalog, hosts. */
+import { randomBytes } from 'node:crypto';
+import type { Argv } from 'yargs';
+import { ValidationError } from '../errors/registry.js';
+import { hashPassword } from '../frontend/auth/passwords.js';
+import { createLogger, silentLogger } from '../observability/logger.js';
+import { openStore, type BusStore } from '../schema/bus-store.js';
+import { table } from './output.js';
+import { storeConfigOf, storeOptions, type StoreArgs } from './skybus.js';
+
+async function withStore<R>(a: StoreArgs, fn: (s: BusStore) => Promise<R>): Promise<R> {
+  void createLogger; void silentLogger;
+  const s = await openStore(storeConfigOf(a));
+  try { return await fn(s); } finally { await s.close(); }
+}
+
+function positiveInt(v: number, what: string): number {
+  if (!Number.isInteger(v) || v < 1) throw new ValidationError(`${what} must be a positive integer`);
+  return v;
+}
+
+export function adminCommands<T>(y: Argv<T>): Argv<T> {
+  return y
+    .command('schema <action>', 'bus schema', (a) => storeOptions(a).positional('action', { choices: ['migrate'] as const, demandOption: true }),
+      async (a) => withStore(a, async (s) => {
+        const r = await s.migrate();
+        process.stdout.write(r.applied.length ? `applied migrations ${r.applied.join(', ')}\n` : `schema up to date (${r.alreadyApplied.length} migrations)\n`);
+      }))
+    .command('user <action> <name>', 'local users: add, passwd', (a) => storeOptions(a)
+      .positional('action', { choices: ['add', 'passwd'] as const, demandOption: true })
+      .positional('name', { type: 'string', demandOption: true })
+      .option('tenant', { type: 'string', describe: 'tenant (default: the user name)' })
+      .option('role', { type: 'string', choices: ['user', 'admin'], default: 'user' })
+      .option('password', { type: 'string', describe: 'password (default: generated and printed)' }),
+    async (a) => withStore(a, async (s) => {
+      const password = a.password ?? randomBytes(12).toString('base64url');
+      if (password.length < 8) throw new ValidationError('password must have at least 8 characters');
+      if (a.action === 'add') {
+        await s.accounts.createUser({ name: a.name, tenant: a.tenant ?? a.name, passwordHash: await hashPassword(password), roles: a.role === 'admin' ? ['admin', 'user'] : ['user'], disabled: false, created: Date.now() });
+        process.stdout.write(`user ${a.name} added (tenant ${a.tenant ?? a.name}, role ${a.role})${a.password ? '' : `; password: ${password}`}\n`);
+      } else {
+        await s.accounts.setPassword(a.name, await hashPassword(password));
+        process.stdout.write(`password of ${a.name} changed${a.password ? '' : `; new password: ${password}`}\n`);
+      }
+    }))
+    .command('config add', 'publish a machine configuration (flavour)', (a) => storeOptions(a)
+      .option('name', { type: 'string', demandOption: true })
+      .option('cpu', { type: 'number', demandOption: true })
+      .option('memory-mib', { type: 'number', demandOption: true })
+      .option('arch', { type: 'string', default: 'x86_64' }),
+    async (a) => withStore(a, async (s) => {
+      const it = await s.catalog.create('machineConfig', a.name, null, { name: a.name, cpu: positiveInt(a.cpu, '--cpu'), memory: positiveInt(a['memory-mib'], '--memory-mib') * 1024, cpuArch: a.arch, disks: [] });
+      process.stdout.write(`machine configuration ${a.name}: ${it.id}\n`);
+    }))
+    .command('image add', 'publish a machine image', (a) => storeOptions(a)
+      .option('name', { type: 'string', demandOption: true })
+      .option('location', { type: 'string', demandOption: true, describe: 'qcow2/raw base image, or the kernel for --format kernel' })
+      .option('format', { type: 'string', choices: ['qcow2', 'raw', 'kernel'], default: 'qcow2' })
+      .option('initrd', { type: 'string' })
+      .option('cmdline', { type: 'string', default: 'console=ttyS0' })
+      .option('arch', { type: 'string', default: 'x86_64' }),
+    async (a) => withStore(a, async (s) => {
+      if (!a.location.startsWith('/')) throw new ValidationError('--location must be an absolute path');
+      const body: Record<string, unknown> = { name: a.name, imageLocation: a.location, format: a.format, cpuArch: a.arch, state: 'AVAILABLE', type: 'IMAGE' };
+      if (a.format === 'kernel') { body.initrd = a.initrd ?? null; body.kernelCmdline = a.cmdline; }
+      const it = await s.catalog.create('machineImage', a.name, null, body);
+      process.stdout.write(`machine image ${a.name}: ${it.id}\n`);
+    }))
+    .command('host list', 'hosts, their capacity, use and liveness', (a) => storeOptions(a).option('json', { type: 'boolean', default: false }),
+      async (a) => withStore(a, async (s) => {
+        const [hosts, leases] = await Promise.all([s.hosts.list(), s.hosts.leases()]);
+        const alive = new Set(leases.map((l) => l.hostId));
+        const rows = hosts.map((h) => ({ id: h.id, state: h.state, alive: alive.has(h.id) ? 'yes' : 'no', cpus: `${h.usedCpus}/${h.cpus}`, memoryMiB: `${Math.round(h.usedMemoryKiB / 1024)}/${Math.round(h.memoryKiB / 1024)}`, machines: Object.keys(h.allocations).length, generation: h.generation }));
+        process.stdout.write((a.json ? JSON.stringify(rows, null, 2) : table(rows, ['id', 'state', 'alive', 'cpus', 'memoryMiB', 'machines', 'generation'])) + '\n');
+      }));
+}
