@@ -1,0 +1,169 @@
+/**
+ * Collection reads: $filter, $orderby, $first, $last, $select, evaluated while iterating the store a
+ * page at a time, never holding the whole collection.
+ *
+ * - Positions are 1-based and apply after filtering and ordering. `count` is the number of matching
+ *   members (the whole collection is iterated to count it, but only the requested window is kept).
+ * - No $last: the window is $first .. $first + defaultPageSize - 1. A window is never longer than
+ *   maxPageSize: $last beyond $first + maxPageSize - 1 is cut there. The collection's `next`
+ *   operation (when more members match) gives the following window.
+ * - With $orderby the members up to $last are kept in a sorted buffer of at most $last entries;
+ *   $last (after the default) may then be at most maxOrderedWindow (else 400).
+ */
+import type { Request } from 'express';
+import { BadQueryError } from '../../errors/registry.js';
+import type { FrontendConfig } from '../config.js';
+import type { FilterExpr } from './filter-ast.js';
+import { evalFilter } from './filter-eval.js';
+import { parseFilter } from './filter-parser.js';
+
+export interface OrderKey { attr: string; desc: boolean }
+
+export interface CollectionQuery {
+  filter: FilterExpr | null;
+  orderBy: OrderKey[];
+  first: number;
+  last: number;
+  /** null: every attribute. */
+  select: string[] | null;
+}
+
+const ATTR = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function single(req: Request, name: string): string | undefined {
+  const v = (req.query as Record<string, unknown>)[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new BadQueryError(`${name} must be given once`);
+  return v;
+}
+
+function position(v: string, name: string): number {
+  if (!/^\d{1,9}$/.test(v.trim()) || Number(v) < 1) throw new BadQueryError(`${name} must be a positive integer (1-based position), got '${v}'`);
+  return Number(v);
+}
+
+export function parseOrderBy(src: string): OrderKey[] {
+  const keys: OrderKey[] = [];
+  let offset = 0;
+  for (const part of src.split(',')) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:[: ]\s*(asc|desc))?\s*$/i.exec(part);
+    if (!m) throw new BadQueryError(`$orderby: expected attr[:asc|:desc] at position ${offset + 1}`, { parameter: '$orderby', position: offset + 1 });
+    keys.push({ attr: m[1], desc: (m[2] ?? '').toLowerCase() === 'desc' });
+    offset += part.length + 1;
+  }
+  return keys;
+}
+
+export function parseSelect(src: string): string[] | null {
+  const parts = src.split(',').map((s) => s.trim());
+  if (parts.length === 1 && parts[0] === '*') return null;
+  let offset = 0;
+  for (const p of src.split(',')) {
+    if (!ATTR.test(p.trim())) throw new BadQueryError(`$select: expected an attribute name or * at position ${offset + 1}`, { parameter: '$select', position: offset + 1 });
+    offset += p.length + 1;
+  }
+  return parts;
+}
+
+export function parseCollectionQuery(req: Request, cfg: FrontendConfig): CollectionQuery {
+  const filterSrc = single(req, '$filter');
+  const orderSrc = single(req, '$orderby');
+  const firstSrc = single(req, '$first');
+  const lastSrc = single(req, '$last');
+  const selectSrc = single(req, '$select');
+  const filter = filterSrc !== undefined && filterSrc.trim() !== '' ? parseFilter(filterSrc) : null;
+  const orderBy = orderSrc !== undefined && orderSrc.trim() !== '' ? parseOrderBy(orderSrc) : [];
+  const first = firstSrc !== undefined ? position(firstSrc, '$first') : 1;
+  let last = lastSrc !== undefined ? position(lastSrc, '$last') : first + cfg.defaultPageSize - 1;
+  if (last < first) throw new BadQueryError(`$last (${last}) must not be less than $first (${first})`);
+  last = Math.min(last, first + cfg.maxPageSize - 1);
+  if (orderBy.length > 0 && last > cfg.maxOrderedWindow) {
+    throw new BadQueryError(`with $orderby, $last may be at most ${cfg.maxOrderedWindow}`);
+  }
+  const select = selectSrc !== undefined && selectSrc.trim() !== '' ? parseSelect(selectSrc) : null;
+  return { filter, orderBy, first, last, select };
+}
+
+function rank(v: unknown): [number, number | string] {
+  if (v === undefined || v === null) return [2, 0];
+  if (typeof v === 'number') return [0, v];
+  if (typeof v === 'boolean') return [0, v ? 1 : 0];
+  return [1, typeof v === 'string' ? v : JSON.stringify(v)];
+}
+
+/** Compares two representations by the order keys; missing values sort last either way. */
+export function compareBy(keys: OrderKey[], a: Record<string, unknown>, b: Record<string, unknown>): number {
+  for (const k of keys) {
+    const [ra, va] = rank(a[k.attr]);
+    const [rb, vb] = rank(b[k.attr]);
+    if (ra !== rb) return ra - rb;
+    if (ra === 2) continue;
+    const c = va < vb ? -1 : va > vb ? 1 : 0;
+    if (c !== 0) return k.desc ? -c : c;
+  }
+  return 0;
+}
+
+export interface CollectionResult<T> { count: number; members: T[] }
+
+/** Runs the query over pages of representations (in the collection's natural order). */
+export async function runCollectionQuery<T extends Record<string, unknown>>(pages: AsyncIterable<T[]>, q: CollectionQuery): Promise<CollectionResult<T>> {
+  let count = 0;
+  const kept: T[] = [];
+  for await (const page of pages) {
+    for (const item of page) {
+      if (q.filter && !evalFilter(q.filter, item)) continue;
+      count++;
+      if (q.orderBy.length === 0) {
+        if (count >= q.first && count <= q.last) kept.push(item);
+        continue;
+      }
+      // Sorted buffer of the best `last` members; ties keep arrival order.
+      if (kept.length >= q.last && compareBy(q.orderBy, item, kept[kept.length - 1]) >= 0) continue;
+      let lo = 0;
+      let hi = kept.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (compareBy(q.orderBy, kept[mid], item) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      kept.splice(lo, 0, item);
+      if (kept.length > q.last) kept.pop();
+    }
+  }
+  const members = q.orderBy.length === 0 ? kept : kept.slice(q.first - 1, q.last);
+  return { count, members };
+}
+
+/** Keeps only the selected attributes (always id and resourceURI). */
+export function applySelect<T extends Record<string, unknown>>(members: T[], select: string[] | null): Record<string, unknown>[] {
+  if (!select) return members;
+  return members.map((m) => {
+    const out: Record<string, unknown> = {};
+    for (const k of ['resourceURI', 'id', ...select]) if (m[k] !== undefined) out[k] = m[k];
+    return out;
+  });
+}
+
+/** The query string of the window after this one, or null when nothing follows. */
+export function nextWindowQuery(req: Request, q: CollectionQuery, count: number): string | null {
+  if (q.last >= count) return null;
+  const size = q.last - q.first + 1;
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(req.query as Record<string, unknown>)) {
+    if (typeof v === 'string' && k !== '$first' && k !== '$last') params.set(k, v);
+  }
+  params.set('$first', String(q.last + 1));
+  params.set('$last', String(q.last + size));
+  return params.toString();
+}
+
+/** Pages from a store lister that takes a pageState. */
+export async function* storePages<S, T>(list: (pageState: string | null) => Promise<{ items: S[]; pageState: string | null }>, view: (s: S) => T | Promise<T>): AsyncIterable<T[]> {
+  let pageState: string | null = null;
+  do {
+    const page: { items: S[]; pageState: string | null } = await list(pageState);
+    yield await Promise.all(page.items.map(view));
+    pageState = page.pageState;
+  } while (pageState);
+}

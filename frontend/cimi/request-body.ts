@@ -1,0 +1,55 @@
+/**
+ * A CIMI request body: the raw bytes (read, with the size limit, by express.raw before the routes)
+ * parsed by Content-Type into a plain object, and checked to be the expected CIMI type.
+ */
+import type { Request } from 'express';
+import { UnsupportedMediaTypeError, ValidationError } from '../../errors/registry.js';
+import { parseCimiXml } from './parse-xml.js';
+import { CIMI_BASE } from './uris.js';
+
+function mediaType(req: Request): string | null {
+  const ct = req.get('content-type');
+  return ct ? ct.split(';')[0].trim().toLowerCase() : null;
+}
+
+function isJsonType(t: string): boolean {
+  return t === 'application/json' || /^application\/[a-z0-9.+-]*\+json$/.test(t);
+}
+
+function isXmlType(t: string): boolean {
+  return t === 'application/xml' || t === 'text/xml' || /^application\/[a-z0-9.+-]*\+xml$/.test(t);
+}
+
+/**
+ * The body as an object of CIMI type `type` (e.g. 'MachineCreate'): JSON must be an object whose
+ * resourceURI, if given, names that type; XML must have that root element.
+ */
+export function readCimiBody(req: Request, type: string): Record<string, unknown> {
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const t = mediaType(req);
+  if (raw.length === 0) throw new ValidationError(`a ${type} request body is required`);
+  if (t === null) throw new UnsupportedMediaTypeError('Content-Type is required: application/json or application/xml');
+  const text = raw.toString('utf8');
+  if (isJsonType(t)) {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (e) {
+      throw new ValidationError(`malformed JSON: ${(e as Error).message}`);
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ValidationError(`the body must be a JSON object (${type})`);
+    const body = v as Record<string, unknown>;
+    if (body.resourceURI !== undefined) {
+      if (typeof body.resourceURI !== 'string') throw new ValidationError('resourceURI must be a string');
+      const last = body.resourceURI.slice(body.resourceURI.lastIndexOf('/') + 1);
+      if (last !== type) throw new ValidationError(`resourceURI must be ${CIMI_BASE}${type}`);
+    }
+    return body;
+  }
+  if (isXmlType(t)) {
+    const { root, body } = parseCimiXml(text);
+    if (root !== type) throw new ValidationError(`the XML root element must be <${type}>, got <${root}>`);
+    return body;
+  }
+  throw new UnsupportedMediaTypeError(`Content-Type ${t} is not supported: use application/json or application/xml`);
+}

@@ -1,0 +1,67 @@
+/**
+ * CIMI XML from a representation object: root element named after the type (last segment of
+ * resourceURI), namespace http://schemas.dmtf.org/cimi/1; `operations` become
+ * <operation rel href/>; references ({href}) become elements with an href attribute; string maps
+ * (properties, requirements) become <property key="k">v</property>; arrays repeat the singular element.
+ */
+import { XMLBuilder } from 'fast-xml-parser';
+import { CIMI_NS } from './uris.js';
+
+export const XML_TYPE = 'application/xml';
+
+const SINGULAR: Record<string, string> = {
+  machines: 'Machine', jobs: 'Job', machineConfigs: 'MachineConfiguration', machineImages: 'MachineImage',
+  machineTemplates: 'MachineTemplate', events: 'Event', operations: 'operation', disks: 'disk',
+  affectedResources: 'affectedResource', capabilities: 'capability',
+};
+const KEYED_MAPS: Record<string, string> = { properties: 'property', requirements: 'requirement' };
+
+type XmlNode = Record<string, unknown>;
+
+function isRef(v: unknown): v is { href: string } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { href?: unknown }).href === 'string';
+}
+
+function singular(key: string): string {
+  return SINGULAR[key] ?? (key.endsWith('s') ? key.slice(0, -1) : key);
+}
+
+function valueToNode(v: unknown): unknown {
+  if (v === null || v === undefined) return undefined;
+  if (isRef(v)) return { '@_href': v.href };
+  if (typeof v === 'object' && !Array.isArray(v)) return objectToNode(v as Record<string, unknown>);
+  if (typeof v === 'boolean' || typeof v === 'number') return String(v);
+  return v;
+}
+
+function objectToNode(o: Record<string, unknown>): XmlNode {
+  const node: XmlNode = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v === null || v === undefined) continue;
+    if (k === 'operations' && Array.isArray(v)) {
+      node.operation = v.map((op: { rel: string; href: string }) => ({ '@_rel': op.rel, '@_href': op.href }));
+    } else if (KEYED_MAPS[k] && typeof v === 'object' && !Array.isArray(v)) {
+      node[KEYED_MAPS[k]] = Object.entries(v as Record<string, unknown>).map(([key, val]) => ({ '@_key': key, '#text': String(val) }));
+    } else if (Array.isArray(v)) {
+      node[singular(k)] = v.map(valueToNode).filter((x) => x !== undefined);
+    } else {
+      const n = valueToNode(v);
+      if (n !== undefined) node[k] = n;
+    }
+  }
+  return node;
+}
+
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', textNodeName: '#text', format: true, suppressEmptyNode: true });
+
+export function rootElementOf(body: Record<string, unknown>, fallback = 'Resource'): string {
+  const uri = typeof body.resourceURI === 'string' ? body.resourceURI : '';
+  const name = uri.slice(uri.lastIndexOf('/') + 1);
+  return /^[A-Za-z][A-Za-z0-9]*$/.test(name) ? name : fallback;
+}
+
+export function toCimiXml(body: Record<string, unknown>): string {
+  const root = rootElementOf(body);
+  const node = { '@_xmlns': CIMI_NS, ...objectToNode(body) };
+  return '<?xml version="1.0" encoding="UTF-8"?>\n' + (builder.build({ [root]: node }) as string);
+}

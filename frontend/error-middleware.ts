@@ -1,0 +1,50 @@
+/**
+ * The one error handler: SkybusError -> its status with a CIMI-style body
+ * {resourceURI: .../Error, status, code, message} (XML when the client asked for XML); body-reader
+ * errors (too large, aborted, bad encoding) -> 413/400/415; anything else -> 500 with a generic
+ * message (the stack goes to the log, never to the client).
+ */
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import {
+  NotFoundError, PayloadTooLargeError, SkybusError, UnsupportedMediaTypeError, ValidationError, isSkybusError,
+} from '../errors/registry.js';
+import type { Logger } from '../observability/logger.js';
+import { acceptedFormat, sendCimi } from './cimi/negotiate.js';
+import { resourceUri } from './cimi/uris.js';
+
+interface HttpishError { status?: unknown; statusCode?: unknown; type?: unknown; expose?: unknown }
+
+function classify(err: unknown): SkybusError | null {
+  if (isSkybusError(err)) return err;
+  const e = (err ?? {}) as HttpishError;
+  if (e.type === 'entity.too.large') return new PayloadTooLargeError('request body is too large');
+  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new UnsupportedMediaTypeError('unsupported body encoding');
+  const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 0;
+  if (status >= 400 && status < 500 && e.expose === true) {
+    if (status === 413) return new PayloadTooLargeError('request body is too large');
+    if (status === 415) return new UnsupportedMediaTypeError('unsupported media type');
+    return new ValidationError('malformed request');
+  }
+  return null;
+}
+
+export function notFoundHandler(): RequestHandler {
+  return (req, _res, next) => next(new NotFoundError(`no resource at ${req.path}`));
+}
+
+export function errorMiddleware(log: Logger, challenges: () => string[]): ErrorRequestHandler {
+  return (err: unknown, req: Request, res, next) => {
+    const rlog = (res.locals.log as Logger | undefined) ?? log;
+    if (res.headersSent) { rlog.error({ err }, 'error after the response started'); next(err); return; }
+    let e = classify(err);
+    if (!e || e.status >= 500 && (e.code === 'INTERNAL' || e.code === 'CONFIG')) {
+      rlog.error({ err }, 'internal error');
+      e = new SkybusError('INTERNAL', 'internal server error');
+    } else if (e.status >= 500) {
+      rlog.warn({ err }, 'request failed');
+    }
+    if (e.status === 401) res.setHeader('WWW-Authenticate', challenges().join(', '));
+    const body = { resourceURI: resourceUri('Error'), status: e.status, code: e.code, message: e.message };
+    sendCimi(req, res, e.status, body, acceptedFormat(req) ?? 'json');
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * Settling a Job when it is read (docs/lifecycle.md, "Jobs"): SUCCESS once the agent has observed
+ * the job's generation (or a later one), converged and without error — for deletes, once the
+ * machine's row is gone; FAILED when the agent reports an error at that generation or later (a later
+ * generation supersedes this one, so its error is final for this job); otherwise QUEUED before
+ * placement and RUNNING after, with placement's reason as the message. The frontend writes a changed
+ * job back (it is the Job's only writer).
+ */
+import type { BusStore } from '../schema/bus-store.js';
+import type { Job, JobState, Machine } from '../schema/types.js';
+
+export interface Settlement { state: JobState; statusMessage: string; progress: number; returnCode: number }
+
+const TERMINAL: readonly JobState[] = ['SUCCESS', 'FAILED', 'STOPPED'];
+
+export function isTerminal(s: JobState): boolean {
+  return TERMINAL.includes(s);
+}
+
+/** The job's state given its machine now (null: the machine's row is gone). Pure. */
+export function settle(job: Job, m: Machine | null): Settlement {
+  if (isTerminal(job.state)) return { state: job.state, statusMessage: job.statusMessage, progress: job.progress, returnCode: job.returnCode };
+  if (m === null) {
+    return job.expectedState === 'DELETED'
+      ? { state: 'SUCCESS', statusMessage: 'machine deleted', progress: 100, returnCode: 0 }
+      : { state: 'FAILED', statusMessage: 'the machine was deleted before the job completed', progress: 100, returnCode: 1 };
+  }
+  const s = m.status;
+  if (s.observedGeneration >= job.targetGeneration) {
+    if (s.error) return { state: 'FAILED', statusMessage: s.error, progress: 100, returnCode: 1 };
+    if (s.converged && job.expectedState !== 'DELETED') {
+      return { state: 'SUCCESS', statusMessage: `machine ${s.state}`, progress: 100, returnCode: 0 };
+    }
+  }
+  if (!m.hostId) {
+    return { state: 'QUEUED', statusMessage: m.placement?.reason ?? 'waiting for placement', progress: 0, returnCode: 0 };
+  }
+  return { state: 'RUNNING', statusMessage: `on host, waiting for generation ${job.targetGeneration} (observed ${s.observedGeneration})`, progress: 50, returnCode: 0 };
+}
+
+/** Reads the job's machine, settles the job, writes it back when it changed. */
+export async function settleJob(store: BusStore, job: Job, now = Date.now()): Promise<Job> {
+  if (isTerminal(job.state)) return job;
+  const m = job.targetType === 'Machine' ? await store.machines.get(job.targetId) : null;
+  const s = settle(job, m);
+  if (s.state === job.state && s.statusMessage === job.statusMessage && s.progress === job.progress && s.returnCode === job.returnCode) return job;
+  await store.jobs.update(job.id, s, now);
+  return { ...job, ...s, updated: now };
+}

@@ -1,0 +1,27 @@
+/** The CIMI representation of a Job. */
+import type { Job } from '../schema/types.js';
+import { actionUri, memberUrl, resourceUri } from './cimi/uris.js';
+
+export function jobView(j: Job, base: string): Record<string, unknown> {
+  const target = { href: memberUrl(base, 'machines', j.targetId) };
+  return {
+    resourceURI: resourceUri('Job'),
+    id: memberUrl(base, 'jobs', j.id),
+    name: `${j.action} ${j.targetType.toLowerCase()}`,
+    description: '',
+    created: new Date(j.created).toISOString(),
+    updated: new Date(j.updated).toISOString(),
+    properties: {},
+    state: j.state,
+    targetResource: target,
+    affectedResources: [target],
+    action: actionUri(j.action),
+    returnCode: j.returnCode,
+    progress: j.progress,
+    statusMessage: j.statusMessage,
+    timeOfStatusChange: new Date(j.updated).toISOString(),
+    targetGeneration: j.targetGeneration,
+    expectedState: j.expectedState,
+    operations: [],
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * A MachineCreate body resolved into what store.machines.create needs: the MachineSpec built from
+ * the configuration and image (by reference into the catalog or inline), the initial state, and the
+ * name/description/properties. Everything is checked here, before anything is written.
+ */
+import { ValidationError } from '../errors/registry.js';
+import type { BusStore } from '../schema/bus-store.js';
+import { newId } from '../schema/ids.js';
+import type { MachineSpec } from '../schema/types.js';
+import type { Principal } from './auth/authenticator.js';
+import { hrefId, optBase64, optEnum, optObject, optStringMap, rejectUnknownFields, type Body } from './body-fields.js';
+import {
+  INITIAL_STATES, USER_DATA_MAX_BYTES, commonFields, parseConfigBody, parseImageBody,
+  type ConfigDoc, type ImageDoc, type InitialState, type TemplateDoc,
+} from './catalog-bodies.js';
+import { findVisible } from './catalog-lookup.js';
+
+export interface ResolvedCreate {
+  name: string;
+  description: string;
+  properties: Record<string, string>;
+  spec: MachineSpec;
+  initialState: InitialState;
+}
+
+async function resolveConfig(store: BusStore, who: Principal, v: Body | string, label: string): Promise<ConfigDoc> {
+  if (typeof v === 'string' || v.href !== undefined) {
+    const id = typeof v === 'string' ? v : hrefId(v, 'machineConfigs', label);
+    const item = await findVisible(store, 'machineConfig', id, who);
+    if (!item) throw new ValidationError(`${label}: no such MachineConfiguration`, { field: label });
+    return item.body as unknown as ConfigDoc;
+  }
+  return parseConfigBody(v, label).doc;
+}
+
+async function resolveImage(store: BusStore, who: Principal, v: Body | string, label: string): Promise<{ id: string; name: string; doc: ImageDoc }> {
+  if (typeof v === 'string' || v.href !== undefined) {
+    const id = typeof v === 'string' ? v : hrefId(v, 'machineImages', label);
+    const item = await findVisible(store, 'machineImage', id, who);
+    if (!item) throw new ValidationError(`${label}: no such MachineImage`, { field: label });
+    return { id: item.id, name: item.name, doc: item.body as unknown as ImageDoc };
+  }
+  const { name, doc } = parseImageBody(v, label);
+  return { id: newId(), name, doc };
+}
+
+export async function resolveMachineCreate(store: BusStore, who: Principal, body: Body): Promise<ResolvedCreate> {
+  rejectUnknownFields(body, ['machineTemplate', 'requirements'], 'MachineCreate');
+  const { name, description, properties } = commonFields(body, 'MachineCreate');
+  const requirements = optStringMap(body, 'requirements', 'MachineCreate.requirements') ?? {};
+  const tpl = optObject(body, 'machineTemplate', 'MachineCreate.machineTemplate');
+  if (!tpl) throw new ValidationError('MachineCreate.machineTemplate is required', { field: 'MachineCreate.machineTemplate' });
+  const where = 'machineTemplate';
+  rejectUnknownFields(tpl, ['href', 'machineConfig', 'machineImage', 'initialState', 'userData'], where);
+  // Check the inline fields' types before any lookup.
+  const cfgIn = optObject(tpl, 'machineConfig', `${where}.machineConfig`);
+  const imgIn = optObject(tpl, 'machineImage', `${where}.machineImage`);
+  const stateIn = optEnum(tpl, 'initialState', INITIAL_STATES, `${where}.initialState`);
+  const userDataIn = optBase64(tpl, 'userData', USER_DATA_MAX_BYTES, `${where}.userData`);
+
+  let base: TemplateDoc | null = null;
+  if (tpl.href !== undefined) {
+    const item = await findVisible(store, 'machineTemplate', hrefId(tpl, 'machineTemplates', where), who);
+    if (!item) throw new ValidationError(`${where}: no such MachineTemplate`, { field: where });
+    base = item.body as unknown as TemplateDoc;
+  }
+  const cfgSrc = cfgIn ?? base?.machineConfig;
+  const imgSrc = imgIn ?? base?.machineImage;
+  if (cfgSrc === undefined) throw new ValidationError(`${where}.machineConfig is required`, { field: `${where}.machineConfig` });
+  if (imgSrc === undefined) throw new ValidationError(`${where}.machineImage is required`, { field: `${where}.machineImage` });
+  const config = await resolveConfig(store, who, cfgSrc, `${where}.machineConfig`);
+  const image = await resolveImage(store, who, imgSrc, `${where}.machineImage`);
+  if (image.doc.cpuArch !== config.cpuArch) {
+    throw new ValidationError(`${where}.machineImage is for ${image.doc.cpuArch} but the configuration is ${config.cpuArch}`, { field: `${where}.machineImage` });
+  }
+  const spec: MachineSpec = {
+    cpu: config.cpu,
+    memoryKiB: config.memory,
+    cpuArch: config.cpuArch,
+    image: {
+      id: image.id, name: image.name, format: image.doc.format, location: image.doc.imageLocation,
+      initrd: image.doc.initrd ?? null, cmdline: image.doc.kernelCmdline ?? null, cpuArch: image.doc.cpuArch,
+    },
+    disks: config.disks.map((d) => ({ capacityKiB: d.capacity, format: d.format })),
+    userData: userDataIn ?? base?.userData ?? null,
+    requirements,
+  };
+  return { name, description, properties, spec, initialState: stateIn ?? base?.initialState ?? 'STARTED' };
+}

@@ -1,0 +1,86 @@
+/**
+ * What a client sees of a machine: its CIMI state computed from spec + status (docs/lifecycle.md),
+ * the operations that state offers, the actions the desired state allows, and the representation.
+ */
+import type { DesiredState, Machine, MachineState } from '../schema/types.js';
+import { isAdmin, type Principal } from './auth/authenticator.js';
+import { actionUri, memberUrl, resourceUri } from './cimi/uris.js';
+
+export const MACHINE_ACTIONS = ['start', 'stop', 'restart', 'pause', 'suspend'] as const;
+export type MachineAction = (typeof MACHINE_ACTIONS)[number];
+
+const TRANSITIONAL: Record<Exclude<DesiredState, 'DELETED'>, MachineState> = {
+  STARTED: 'STARTING', STOPPED: 'STOPPING', PAUSED: 'PAUSING', SUSPENDED: 'SUSPENDING',
+};
+
+/** The CIMI state (docs/lifecycle.md, "The state a client sees"). */
+export function displayState(m: Machine): MachineState {
+  if (m.desiredState === 'DELETED') return 'DELETING';
+  if (!m.hostId) return 'CREATING';
+  const s = m.status;
+  if (s.error && s.observedGeneration === m.generation) return 'ERROR';
+  if (s.observedGeneration < m.generation || !s.converged) return TRANSITIONAL[m.desiredState];
+  return s.state;
+}
+
+/** Which desired states allow each action, and what it changes to (docs/lifecycle.md). */
+export const ACTION_RULES: Record<MachineAction | 'delete', { from: readonly DesiredState[]; to: DesiredState | null }> = {
+  start: { from: ['STOPPED', 'PAUSED', 'SUSPENDED'], to: 'STARTED' },
+  stop: { from: ['STARTED', 'PAUSED', 'SUSPENDED'], to: 'STOPPED' },
+  pause: { from: ['STARTED'], to: 'PAUSED' },
+  suspend: { from: ['STARTED', 'PAUSED'], to: 'SUSPENDED' },
+  restart: { from: ['STARTED'], to: null },
+  delete: { from: ['STARTED', 'STOPPED', 'PAUSED', 'SUSPENDED'], to: 'DELETED' },
+};
+
+export function actionAllowed(m: Machine, action: MachineAction | 'delete'): boolean {
+  return ACTION_RULES[action].from.includes(m.desiredState);
+}
+
+/** Operations advertised for a displayed state. */
+export function operationsFor(state: MachineState, m: Machine): (MachineAction | 'delete' | 'edit')[] {
+  switch (state) {
+    case 'STARTED': return ['stop', 'restart', 'pause', 'suspend', 'delete', 'edit'];
+    case 'STOPPED': return ['start', 'delete', 'edit'];
+    case 'PAUSED': case 'SUSPENDED': return ['start', 'stop', 'delete', 'edit'];
+    case 'DELETING': case 'DELETED': return [];
+    case 'ERROR': return [...MACHINE_ACTIONS.filter((a) => actionAllowed(m, a)), 'delete', 'edit'];
+    default: return ['delete', 'edit'];
+  }
+}
+
+export function machineView(m: Machine, base: string, who: Principal): Record<string, unknown> {
+  const id = memberUrl(base, 'machines', m.id);
+  const state = displayState(m);
+  const operations = operationsFor(state, m).map((op) => (op === 'delete' || op === 'edit'
+    ? { rel: op, href: id }
+    : { rel: actionUri(op), href: `${id}/${op}` }));
+  const view: Record<string, unknown> = {
+    resourceURI: resourceUri('Machine'),
+    id,
+    name: m.name,
+    description: m.description,
+    created: new Date(m.created).toISOString(),
+    updated: new Date(m.updated).toISOString(),
+    properties: m.properties,
+    state,
+    cpu: m.spec.cpu,
+    memory: m.spec.memoryKiB,
+    cpuArch: m.spec.cpuArch,
+    disks: m.spec.disks.map((d) => ({ capacity: d.capacityKiB, format: d.format })),
+    // Skybus extensions
+    desiredState: m.desiredState,
+    generation: m.generation,
+    observedGeneration: m.status.observedGeneration,
+    requirements: m.spec.requirements,
+  };
+  if (m.spec.image) view.imageLocation = m.spec.image.location;
+  if (m.status.error) view.error = m.status.error;
+  const reason = m.hostId ? null : m.placement?.reason ?? null;
+  if (reason) view.placementReason = reason;
+  const statusMessage = m.status.error ?? reason;
+  if (statusMessage) view.statusMessage = statusMessage;
+  if (isAdmin(who) && m.hostId) view.hostId = m.hostId;
+  view.operations = operations;
+  return view;
+}

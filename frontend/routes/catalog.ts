@@ -1,0 +1,83 @@
+/**
+ * /api/machineConfigs, /api/machineImages, /api/machineTemplates: admin-published catalog (tenant
+ * null) that every authenticated caller reads. GET collection and member for everyone; POST (201,
+ * Location) and DELETE (200) for admins only (403 otherwise).
+ */
+import { Router } from 'express';
+import { NotFoundError, ValidationError } from '../../errors/registry.js';
+import type { CatalogKind } from '../../schema/types.js';
+import { isAdmin, principalOf, requireAdmin } from '../auth/authenticator.js';
+import type { Body } from '../body-fields.js';
+import { CATALOG_COLLECTIONS, CATALOG_TYPES, catalogView, parseConfigBody, parseImageBody, parseTemplateBody } from '../catalog-bodies.js';
+import { findVisible, visibleTo } from '../catalog-lookup.js';
+import { applySelect, nextWindowQuery, parseCollectionQuery, runCollectionQuery } from '../cimi/collection-query.js';
+import { sendCimi } from '../cimi/negotiate.js';
+import { readCimiBody } from '../cimi/request-body.js';
+import { collectionUrl, memberUrl, resourceUri } from '../cimi/uris.js';
+import { baseUrl } from '../request-context.js';
+import type { RouteDeps } from './deps.js';
+import { defineRoute } from './route-table.js';
+
+type Parser = (body: Body) => { name: string; doc: object };
+
+const PARSERS: Record<'machineConfig' | 'machineImage' | 'machineTemplate', Parser> = {
+  machineConfig: (b) => parseConfigBody(b),
+  machineImage: (b) => parseImageBody(b),
+  machineTemplate: (b) => parseTemplateBody(b),
+};
+
+export function catalogRoutes(deps: RouteDeps, mountedAt: string): Router {
+  const { store, config } = deps;
+  const r = Router();
+  for (const kind of ['machineConfig', 'machineImage', 'machineTemplate'] as const satisfies readonly CatalogKind[]) {
+    const coll = CATALOG_COLLECTIONS[kind]!;
+    const type = CATALOG_TYPES[kind];
+    defineRoute(r, mountedAt, `/${coll}`, {
+      get: async (req, res) => {
+        const who = principalOf(res);
+        const base = baseUrl(req, config);
+        const q = parseCollectionQuery(req, config);
+        // The catalog is small (admin-written); store.catalog.list reads it in pages of 1000.
+        const items = (await store.catalog.list(kind)).filter((i) => visibleTo(i, who));
+        async function* pages() { yield items.map((i) => catalogView(i, base, who)); }
+        const { count, members } = await runCollectionQuery(pages(), q);
+        const id = collectionUrl(base, coll);
+        const next = nextWindowQuery(req, q, count);
+        sendCimi(req, res, 200, {
+          resourceURI: resourceUri(`${type}Collection`), id, count, [coll]: applySelect(members, q.select),
+          operations: [...(isAdmin(who) ? [{ rel: 'add', href: id }] : []), ...(next ? [{ rel: 'next', href: `${id}?${next}` }] : [])],
+        });
+      },
+      post: async (req, res) => {
+        const who = requireAdmin(res);
+        const base = baseUrl(req, config);
+        const body = readCimiBody(req, type);
+        const { name, doc } = PARSERS[kind](body);
+        if (kind === 'machineTemplate') {
+          const t = doc as { machineConfig: string; machineImage: string };
+          if (!(await findVisible(store, 'machineConfig', t.machineConfig, who))) throw new ValidationError('MachineTemplate.machineConfig: no such MachineConfiguration', { field: 'MachineTemplate.machineConfig' });
+          if (!(await findVisible(store, 'machineImage', t.machineImage, who))) throw new ValidationError('MachineTemplate.machineImage: no such MachineImage', { field: 'MachineTemplate.machineImage' });
+        }
+        const item = await store.catalog.create(kind, name, null, doc as Record<string, unknown>);
+        res.setHeader('Location', memberUrl(base, coll, item.id));
+        sendCimi(req, res, 201, catalogView(item, base, who));
+      },
+    });
+    defineRoute(r, mountedAt, `/${coll}/:id`, {
+      get: async (req, res) => {
+        const who = principalOf(res);
+        const item = await findVisible(store, kind, req.params.id as string, who);
+        if (!item) throw new NotFoundError(`no ${type} ${req.params.id as string}`);
+        sendCimi(req, res, 200, catalogView(item, baseUrl(req, config), who));
+      },
+      delete: async (req, res) => {
+        const who = requireAdmin(res);
+        const item = await findVisible(store, kind, req.params.id as string, who);
+        if (!item) throw new NotFoundError(`no ${type} ${req.params.id as string}`);
+        await store.catalog.remove(kind, item.id);
+        res.status(200).end();
+      },
+    });
+  }
+  return r;
+}

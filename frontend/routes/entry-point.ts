@@ -1,0 +1,33 @@
+/**
+ * GET /api/cloudEntryPoint: public (no credentials needed), so clients can discover every other URL.
+ * Lists the collections Skybus serves; `events` is Skybus's day-keyed event collection.
+ */
+import { Router } from 'express';
+import { sendCimi } from '../cimi/negotiate.js';
+import { API_PREFIX, collectionUrl, resourceUri } from '../cimi/uris.js';
+import { baseUrl } from '../request-context.js';
+import type { RouteDeps } from './deps.js';
+import { defineRoute } from './route-table.js';
+
+export function entryPointRoutes(deps: RouteDeps, mountedAt: string): Router {
+  const r = Router();
+  defineRoute(r, mountedAt, '/cloudEntryPoint', {
+    get: (req, res) => {
+      const base = baseUrl(req, deps.config);
+      sendCimi(req, res, 200, {
+        resourceURI: resourceUri('CloudEntryPoint'),
+        id: `${base}${API_PREFIX}/cloudEntryPoint`,
+        name: 'Skybus',
+        description: 'Skybus IaaS cloud controller (CIMI 1.x subset)',
+        baseURI: `${base}${API_PREFIX}/`,
+        machines: { href: collectionUrl(base, 'machines') },
+        machineTemplates: { href: collectionUrl(base, 'machineTemplates') },
+        machineConfigs: { href: collectionUrl(base, 'machineConfigs') },
+        machineImages: { href: collectionUrl(base, 'machineImages') },
+        jobs: { href: collectionUrl(base, 'jobs') },
+        events: { href: collectionUrl(base, 'events') },
+      });
+    },
+  });
+  return r;
+}
