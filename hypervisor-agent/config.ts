@@ -1,0 +1,86 @@
+/** The hypervisor agent's configuration: validated once, with defaults, then passed down. */
+import { homedir, hostname } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { ConfigError } from '../errors/registry.js';
+import { checkHostId } from '../schema/store/hosts.js';
+
+export type OrphanPolicy = 'report' | 'destroy';
+
+export interface AgentConfig {
+  /** The host's id on the bus (default: the machine's hostname). */
+  hostId: string;
+  /** libvirt connection URI (default test:///default). */
+  libvirtUri: string;
+  /** Reconcile every intervalMs. */
+  intervalMs: number;
+  /** The host lease's time to live; renewed every cycle. */
+  leaseTtlSeconds: number;
+  /** How long a graceful shutdown may take before the domain is destroyed. */
+  stopGraceMs: number;
+  /** What to do with a prefixed domain that has no machine row. */
+  orphanPolicy: OrphanPolicy;
+  /** Overlay disks, save files and console logs live here. */
+  workDir: string;
+  /** A monitoring sample per machine every metricsEveryMs. */
+  metricsEveryMs: number;
+  /** One accounting record per machine per aligned period of this many seconds. */
+  accountingPeriodSeconds: number;
+  /** Names of the domains this agent manages start with it. */
+  domainPrefix: string;
+  /** Host labels published at registration (placement matches machine requirements on them). */
+  labels: Record<string, string>;
+  /** Every fullResyncEvery cycles, status is re-written even when nothing changed. */
+  fullResyncEvery: number;
+}
+
+export type AgentConfigInput = Partial<AgentConfig>;
+
+function defaultHostId(): string {
+  const h = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  return (h || 'localhost').slice(0, 128);
+}
+
+function positiveInt(v: unknown, what: string, min = 1): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new ConfigError(`${what} must be an integer >= ${min} (got ${String(v)})`);
+  return v;
+}
+
+/** Validate and fill in defaults. Throws ConfigError naming the bad field. */
+export function agentConfig(input: AgentConfigInput = {}): AgentConfig {
+  const hostId = input.hostId ?? defaultHostId();
+  try { checkHostId(hostId); } catch (e) { throw new ConfigError(`hostId: ${(e as Error).message}`); }
+  const libvirtUri = input.libvirtUri ?? 'test:///default';
+  if (typeof libvirtUri !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(libvirtUri)) throw new ConfigError(`libvirtUri must be a libvirt URI like qemu:///system or test:///default (got '${String(libvirtUri)}')`);
+  const orphanPolicy = input.orphanPolicy ?? 'report';
+  if (orphanPolicy !== 'report' && orphanPolicy !== 'destroy') throw new ConfigError(`orphanPolicy must be 'report' or 'destroy' (got '${String(orphanPolicy)}')`);
+  const workDir = input.workDir ?? join(homedir(), '.skybus', 'agent', hostId);
+  if (typeof workDir !== 'string' || !isAbsolute(workDir)) throw new ConfigError(`workDir must be an absolute path (got '${String(workDir)}')`);
+  const domainPrefix = input.domainPrefix ?? 'skybus-';
+  if (typeof domainPrefix !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/.test(domainPrefix)) throw new ConfigError(`domainPrefix must be 1-32 letters, digits, dot, dash or underscore (got '${String(domainPrefix)}')`);
+  const labels = input.labels ?? {};
+  if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) throw new ConfigError('labels must be a map of strings');
+  for (const [k, v] of Object.entries(labels)) {
+    if (typeof v !== 'string' || !k) throw new ConfigError(`label '${k}' must have a string value`);
+  }
+  const cfg: AgentConfig = {
+    hostId,
+    libvirtUri,
+    intervalMs: positiveInt(input.intervalMs ?? 1000, 'intervalMs', 10),
+    leaseTtlSeconds: positiveInt(input.leaseTtlSeconds ?? 15, 'leaseTtlSeconds'),
+    stopGraceMs: positiveInt(input.stopGraceMs ?? 30_000, 'stopGraceMs', 0),
+    orphanPolicy,
+    workDir,
+    metricsEveryMs: positiveInt(input.metricsEveryMs ?? 10_000, 'metricsEveryMs', 10),
+    accountingPeriodSeconds: positiveInt(input.accountingPeriodSeconds ?? 300, 'accountingPeriodSeconds'),
+    domainPrefix,
+    labels: { ...labels },
+    fullResyncEvery: positiveInt(input.fullResyncEvery ?? 30, 'fullResyncEvery'),
+  };
+  if (cfg.leaseTtlSeconds * 1000 <= cfg.intervalMs) throw new ConfigError(`leaseTtlSeconds (${cfg.leaseTtlSeconds}s) must be longer than intervalMs (${cfg.intervalMs}ms) or the lease lapses between cycles`);
+  return cfg;
+}
+
+/** 'test' for the libvirt test driver, 'qemu' (TCG) for everything else: KVM hangs on these machines. */
+export function domainTypeFor(uri: string): 'test' | 'qemu' {
+  return uri.toLowerCase().startsWith('test:') ? 'test' : 'qemu';
+}

@@ -1,0 +1,166 @@
+/**
+ * Pure: the libvirt domain XML for a machine, and where its per-machine files live. No I/O here;
+ * disks.ts creates the overlay files, libvirt-host.ts hands the XML to libvirt.
+ */
+import { join } from 'node:path';
+import type { HostMachine } from '../schema/types.js';
+
+export type DomainType = 'test' | 'qemu';
+
+export interface MachinePaths {
+  /** Per-machine directory under workDir. */
+  dir: string;
+  /** qcow2 overlay backed by the image (qcow2/raw images). */
+  overlay: string;
+  /** Extra empty disks from spec.disks, in order. */
+  extraDisks: string[];
+  /** Where SUSPENDED machines are saved. */
+  saveFile: string;
+  /** The serial console log. */
+  consoleLog: string;
+}
+
+export function domainName(prefix: string, machineId: string): string {
+  return `${prefix}${machineId}`;
+}
+
+export function machinePaths(workDir: string, machine: Pick<HostMachine, 'machineId' | 'spec'> | string): MachinePaths {
+  const id = typeof machine === 'string' ? machine : machine.machineId;
+  const disks = typeof machine === 'string' ? [] : machine.spec.disks ?? [];
+  const dir = join(workDir, 'machines', id);
+  return {
+    dir,
+    overlay: join(dir, 'root.qcow2'),
+    extraDisks: disks.map((d, i) => join(dir, `disk${i + 1}.${diskFormat(d.format)}`)),
+    saveFile: join(dir, 'saved.img'),
+    consoleLog: join(dir, 'console.log'),
+  };
+}
+
+/** Only formats qemu-img and libvirt both understand; anything else becomes qcow2. */
+export function diskFormat(f: string | undefined): 'qcow2' | 'raw' {
+  return f === 'raw' ? 'raw' : 'qcow2';
+}
+
+export function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;')
+    // characters XML 1.0 cannot carry at all
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '');
+}
+
+/** userData travels as base64; strip whitespace so it stays one kernel command-line word. */
+export function userDataWord(userData: string | null): string | null {
+  if (userData === null || userData === undefined) return null;
+  const v = userData.replace(/\s+/g, '');
+  if (!v) return null;
+  return /^[A-Za-z0-9+/=_-]+$/.test(v) ? v : Buffer.from(userData, 'utf8').toString('base64');
+}
+
+function machineTypeFor(arch: string): string {
+  if (arch === 'aarch64' || arch === 'armv7l') return 'virt';
+  if (arch === 'x86_64' || arch === 'i686') return 'pc';
+  return '';
+}
+
+export interface DomainXmlOptions {
+  domainType: DomainType;
+  prefix: string;
+  workDir: string;
+  /** Recorded in the domain's metadata, so an agent never mistakes another host's domain for an orphan. */
+  hostId: string;
+}
+
+export const SKYBUS_XMLNS = 'https://skybus.dev/xmlns/agent/1';
+
+/** The host id recorded in a domain's Skybus metadata (null when there is none). */
+export function metadataHost(xml: string): string | null {
+  const m = /<skybus:machine\b[^>]*>[\s\S]*?<skybus:host>([^<]*)<\/skybus:host>/.exec(xml);
+  return m ? m[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&') : null;
+}
+
+/** The domain XML for a machine: name <prefix><id>, uuid = machine id, memory, vcpus, boot, disks, console. */
+export function buildDomainXml(m: HostMachine, opts: DomainXmlOptions): string {
+  const e = xmlEscape;
+  const spec = m.spec;
+  const paths = machinePaths(opts.workDir, m);
+  const arch = spec.cpuArch || 'x86_64';
+  const mtype = machineTypeFor(arch);
+  const image = spec.image;
+  const ud = userDataWord(spec.userData);
+  const os: string[] = [];
+  os.push(`    <type arch='${e(arch)}'${mtype ? ` machine='${e(mtype)}'` : ''}>hvm</type>`);
+  const devices: string[] = [];
+  let sysinfo = '';
+  if (image && image.format === 'kernel') {
+    os.push(`    <kernel>${e(image.location)}</kernel>`);
+    if (image.initrd) os.push(`    <initrd>${e(image.initrd)}</initrd>`);
+    const cmdline = [image.cmdline ?? '', ud ? `skybus.userdata=${ud}` : ''].map((s) => s.trim()).filter(Boolean).join(' ');
+    if (cmdline) os.push(`    <cmdline>${e(cmdline)}</cmdline>`);
+  } else if (image) {
+    os.push(`    <boot dev='hd'/>`);
+    devices.push(
+      `    <disk type='file' device='disk'>`,
+      `      <driver name='qemu' type='qcow2'/>`,
+      `      <source file='${e(paths.overlay)}'/>`,
+      `      <target dev='vda' bus='virtio'/>`,
+      `    </disk>`,
+    );
+    if (ud) {
+      os.push(`    <smbios mode='sysinfo'/>`);
+      sysinfo = [
+        `  <sysinfo type='smbios'>`,
+        `    <oemStrings>`,
+        `      <entry>skybus.userdata=${e(ud)}</entry>`,
+        `    </oemStrings>`,
+        `  </sysinfo>`,
+      ].join('\n');
+    }
+  }
+  (spec.disks ?? []).forEach((d, i) => {
+    devices.push(
+      `    <disk type='file' device='disk'>`,
+      `      <driver name='qemu' type='${diskFormat(d.format)}'/>`,
+      `      <source file='${e(paths.extraDisks[i]!)}'/>`,
+      `      <target dev='vd${String.fromCharCode('b'.charCodeAt(0) + i)}' bus='virtio'/>`,
+      `    </disk>`,
+    );
+  });
+  devices.push(
+    `    <serial type='file'>`,
+    `      <source path='${e(paths.consoleLog)}'/>`,
+    `      <target port='0'/>`,
+    `    </serial>`,
+    `    <console type='file'>`,
+    `      <source path='${e(paths.consoleLog)}'/>`,
+    `      <target type='serial' port='0'/>`,
+    `    </console>`,
+  );
+  const lines = [
+    `<domain type='${opts.domainType}'>`,
+    `  <name>${e(domainName(opts.prefix, m.machineId))}</name>`,
+    `  <uuid>${e(m.machineId)}</uuid>`,
+    `  <title>${e(m.name || m.machineId)}</title>`,
+    `  <metadata>`,
+    `    <skybus:machine xmlns:skybus='${SKYBUS_XMLNS}'>`,
+    `      <skybus:host>${e(opts.hostId)}</skybus:host>`,
+    `      <skybus:tenant>${e(m.tenant)}</skybus:tenant>`,
+    `    </skybus:machine>`,
+    `  </metadata>`,
+    `  <memory unit='KiB'>${Math.max(1, Math.floor(spec.memoryKiB))}</memory>`,
+    `  <currentMemory unit='KiB'>${Math.max(1, Math.floor(spec.memoryKiB))}</currentMemory>`,
+    `  <vcpu placement='static'>${Math.max(1, Math.floor(spec.cpu))}</vcpu>`,
+  ];
+  if (sysinfo) lines.push(sysinfo);
+  lines.push(
+    `  <os>`, ...os, `  </os>`,
+    arch === 'x86_64' || arch === 'i686' ? `  <features><acpi/><apic/></features>` : `  <features><acpi/></features>`,
+    `  <clock offset='utc'/>`,
+    `  <on_poweroff>destroy</on_poweroff>`,
+    `  <on_reboot>restart</on_reboot>`,
+    `  <on_crash>destroy</on_crash>`,
+    `  <devices>`, ...devices, `  </devices>`,
+    `</domain>`,
+  );
+  return lines.join('\n') + '\n';
+}
