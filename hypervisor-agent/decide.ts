@@ -103,7 +103,11 @@ export function decide(inp: DecideInput): Action {
   const want: DesiredState = d.desiredState;
   const s = o.state;
   // A graceful shutdown in progress: wait for it, force it after the grace period.
-  if (s === 'shuttingdown') return graceOver(mem, now, stopGraceMs) ? 'destroy' : 'none';
+  // (asked by someone else, e.g. the guest itself: start our clock by asking too).
+  if (s === 'shuttingdown') {
+    if (mem.shutdownRequestedAt === null) return 'shutdown';
+    return graceOver(mem, now, stopGraceMs) ? 'destroy' : 'none';
+  }
   const off = s === 'shutoff' || s === 'crashed' || s === 'nostate';
 
   switch (want) {
