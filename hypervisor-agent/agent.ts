@@ -478,8 +478,11 @@ export class HypervisorAgent {
       }
       this.cpuPrev.set(m.machineId, { ts: now, cpuNs: snap.cpuTimeNs });
       try {
+        // The test driver reports wall-clock epoch nanoseconds as CPU time (beyond 2^53): deltas above
+        // use the raw value, the stored counter is kept a safe integer.
+        const cpuTimeNs = Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(snap.cpuTimeNs)));
         await this.store.telemetry.putMetric({
-          machineId: m.machineId, hostId: this.config.hostId, ts: now, state, cpuTimeNs: snap.cpuTimeNs, cpuPercent, memoryKiB: snap.memoryKiB,
+          machineId: m.machineId, hostId: this.config.hostId, ts: now, state, cpuTimeNs, cpuPercent: Math.round(cpuPercent * 100) / 100, memoryKiB: snap.memoryKiB,
         });
         let u = this.usage.get(m.machineId);
         if (u && u.periodStart !== periodStart) {

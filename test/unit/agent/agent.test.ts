@@ -1,0 +1,391 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HypervisorAgent } from '../../../hypervisor-agent/agent.js';
+import { agentConfig, type AgentConfigInput } from '../../../hypervisor-agent/config.js';
+import { buildDomainXml, machinePaths } from '../../../hypervisor-agent/domain-xml.js';
+import { LibvirtHost, type DomainSnapshot } from '../../../hypervisor-agent/libvirt-host.js';
+import { writeTestHost } from '../../../hypervisor-agent/test-host.js';
+import { SkybusMetrics } from '../../../observability/metrics.js';
+import { openStore, type BusStore } from '../../../schema/bus-store.js';
+import { newId } from '../../../schema/ids.js';
+import { dayOf } from '../../../schema/store/telemetry.js';
+import type { DesiredState, ImageRef, Machine, MachineSpec } from '../../../schema/types.js';
+
+const GiB = 1024 * 1024;
+const kernel: ImageRef = { id: 'img-k', name: 'tiny', format: 'kernel', location: '/nonexistent/vmlinuz', initrd: '/nonexistent/initrd', cmdline: 'console=ttyS0', cpuArch: 'x86_64' };
+
+function spec(cpu = 1, memoryKiB = 256 * 1024, image: ImageRef | null = null): MachineSpec {
+  return { cpu, memoryKiB, cpuArch: 'x86_64', image, disks: [], userData: 'aGVsbG8=', requirements: {} };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A guest that ignores the ACPI power button (the test driver's shutdown always succeeds at once). */
+class StubbornHost extends LibvirtHost {
+  shutdowns = 0;
+  override async shutdown(): Promise<void> { this.shutdowns++; }
+}
+
+/** A host whose define fails for chosen machines. */
+class FaultyHost extends LibvirtHost {
+  failing = new Set<string>();
+  override async define(xml: string): Promise<void> {
+    for (const id of this.failing) if (xml.includes(id)) throw new Error(`injected define failure for ${id}`);
+    return super.define(xml);
+  }
+}
+
+describe('agent: reconciling libvirt test-driver hosts', function () {
+  this.timeout(20_000);
+  let dir: string;
+  let store: BusStore;
+  const cleanups: (() => Promise<void>)[] = [];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'skybus-agent-'));
+    store = await openStore({ kind: 'embedded', path: join(dir, 'bus.sqlite') });
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function config(hostId: string, over: AgentConfigInput = {}) {
+    return agentConfig({
+      hostId, libvirtUri: writeTestHost(join(dir, `${hostId}.xml`), { cpus: 16, memoryKiB: 32 * GiB }),
+      intervalMs: 60_000, leaseTtlSeconds: 120, stopGraceMs: 150, workDir: join(dir, 'work', hostId), metricsEveryMs: 10, ...over,
+    });
+  }
+
+  async function agent(hostId: string, over: AgentConfigInput = {}, libvirt?: LibvirtHost, metrics?: SkybusMetrics): Promise<HypervisorAgent> {
+    const a = new HypervisorAgent({ store, config: config(hostId, over), libvirt, metrics });
+    cleanups.push(() => a.stop());
+    await a.start();
+    return a;
+  }
+
+  async function host(hostId: string, over: AgentConfigInput = {}): Promise<LibvirtHost> {
+    const h = new LibvirtHost(config(hostId, over).libvirtUri);
+    await h.connect();
+    cleanups.push(() => h.close());
+    return h;
+  }
+
+  /** A machine created through the store and "placed" on the host (claim + assign), as placement does. */
+  async function placed(hostId: string, desiredState: DesiredState = 'STARTED', s: MachineSpec = spec()): Promise<Machine> {
+    const m = await store.machines.create({ tenant: 'acme', name: `m-${Math.random().toString(36).slice(2, 8)}`, spec: s, desiredState });
+    const h = await store.hosts.get(hostId);
+    assert.ok(h, 'host registered');
+    const c = await store.hosts.claim(h, m.id, { cpus: s.cpu, memoryKiB: s.memoryKiB });
+    assert.ok(c.ok, 'claim');
+    assert.ok(await store.machines.assignHost(m.id, hostId));
+    return (await store.machines.get(m.id))!;
+  }
+
+  async function change(id: string, ch: { desiredState?: DesiredState; restartSeq?: number }): Promise<Machine> {
+    const m = (await store.machines.get(id))!;
+    return store.machines.updateSpec(id, m.generation, ch);
+  }
+
+  async function dom(lv: LibvirtHost, id: string): Promise<DomainSnapshot | null> {
+    return lv.lookup(id);
+  }
+
+  async function status(id: string) {
+    return (await store.machines.get(id))!.status;
+  }
+
+  async function settled(a: HypervisorAgent, id: string, state: string, rounds = 10) {
+    for (let i = 0; i < rounds; i++) {
+      await a.runOnce();
+      const m = await store.machines.get(id);
+      if (m && m.status.state === state && m.status.converged && m.status.observedGeneration === m.generation) return m;
+    }
+    const m = await store.machines.get(id);
+    throw new Error(`machine ${id} did not settle at ${state}: ${JSON.stringify(m?.status)}`);
+  }
+
+  it('registers the host with libvirt capacity and labels, holds the lease and announces itself', async () => {
+    const a = await agent('h1', { labels: { zone: 'a' } });
+    const h = await store.hosts.get('h1');
+    assert.equal(h?.cpus, 16);
+    assert.equal(h?.memoryKiB, 32 * GiB);
+    assert.deepEqual(h?.labels, { zone: 'a' });
+    assert.equal(h?.arch, 'x86_64');
+    assert.ok(a.hasLease);
+    const leases = await store.hosts.leases();
+    assert.equal(leases.find((l) => l.hostId === 'h1')?.holder, a.holder);
+    const svc = await store.services.list('agent');
+    assert.ok(svc.some((s) => s.instanceId === a.holder && s.info.hostId === 'h1'));
+  });
+
+  it('defines and starts machines with the right size, writes status, and spares unchanged status writes', async () => {
+    const shared = await host('h1');
+    const a = await agent('h1', {}, shared);
+    const m1 = await placed('h1', 'STARTED', spec(2, 512 * 1024, kernel));
+    const m2 = await placed('h1', 'STOPPED', spec(1, 128 * 1024));
+    const r = await a.runOnce();
+    assert.deepEqual(r.actions.map((x) => x.action).sort(), ['create', 'define']);
+    const d1 = await dom(shared, m1.id);
+    assert.equal(d1?.state, 'running');
+    assert.equal(d1?.vcpus, 2);
+    assert.equal(d1?.maxMemoryKiB, 512 * 1024);
+    assert.equal(d1?.name, `skybus-${m1.id}`);
+    const xml = await shared.xml(m1.id);
+    assert.match(xml, /<kernel>\/nonexistent\/vmlinuz<\/kernel>/);
+    assert.match(xml, /skybus.userdata=aGVsbG8=/);
+    assert.equal((await dom(shared, m2.id))?.state, 'shutoff');
+    const s1 = await status(m1.id);
+    assert.equal(s1.state, 'STARTED');
+    assert.equal(s1.converged, true);
+    assert.equal(s1.observedGeneration, m1.generation);
+    assert.equal(s1.hostId, 'h1');
+    assert.equal(s1.error, null);
+    assert.equal((await status(m2.id)).state, 'STOPPED');
+    await new Promise((res) => setTimeout(res, 20)); // past metricsEveryMs
+    const again = await a.runOnce();
+    assert.equal(again.actions.length, 0);
+    assert.equal(again.statusWrites, 0, 'nothing changed: no status writes');
+    // monitoring and accounting
+    const samples = await store.telemetry.metrics(m1.id, Date.now() - 60_000, Date.now() + 1000);
+    assert.ok(samples.length >= 1);
+    assert.equal(samples[0]!.hostId, 'h1');
+    assert.equal(samples[0]!.memoryKiB, 512 * 1024);
+    const usage = await store.telemetry.usage('acme', dayOf(Date.now()));
+    const u = usage.find((x) => x.machineId === m1.id);
+    assert.ok(u);
+    assert.equal(u.periodStart % (300 * 1000), 0);
+    assert.equal(u.vcpus, 2);
+    const events = await store.telemetry.events('acme', dayOf(Date.now()));
+    assert.ok(events.items.some((e) => e.resource === m1.id && e.content.action === 'create'));
+  });
+
+  it('stop, start, pause, resume, suspend (save), restore, restart', async () => {
+    const shared = await host('h1');
+    const a = await agent('h1', {}, shared);
+    const m = await placed('h1');
+    await settled(a, m.id, 'STARTED');
+    const id0 = (await dom(shared, m.id))!.id;
+
+    await change(m.id, { desiredState: 'STOPPED' });
+    await settled(a, m.id, 'STOPPED');
+    assert.equal((await dom(shared, m.id))?.state, 'shutoff');
+
+    await change(m.id, { desiredState: 'STARTED' });
+    await settled(a, m.id, 'STARTED');
+
+    await change(m.id, { desiredState: 'PAUSED' });
+    await settled(a, m.id, 'PAUSED');
+    assert.equal((await dom(shared, m.id))?.state, 'paused');
+
+    await change(m.id, { desiredState: 'STARTED' });
+    await settled(a, m.id, 'STARTED');
+    assert.equal((await dom(shared, m.id))?.state, 'running');
+
+    const saveFile = machinePaths(a.config.workDir, m.id).saveFile;
+    await change(m.id, { desiredState: 'SUSPENDED' });
+    await settled(a, m.id, 'SUSPENDED');
+    assert.equal((await dom(shared, m.id))?.state, 'shutoff');
+    assert.ok(existsSync(saveFile), 'saved to a file in workDir');
+
+    await change(m.id, { desiredState: 'STARTED' });
+    await settled(a, m.id, 'STARTED');
+    assert.ok(!existsSync(saveFile), 'save file consumed by restore');
+
+    const before = (await dom(shared, m.id))!.id;
+    assert.notEqual(before, id0);
+    const restarted = await change(m.id, { restartSeq: 1 });
+    const s = await settled(a, m.id, 'STARTED');
+    assert.equal(s.status.observedRestartSeq, 1);
+    assert.equal(s.status.observedGeneration, restarted.generation);
+    assert.notEqual((await dom(shared, m.id))!.id, before, 'a restart gives the domain a new id');
+    const r = await a.runOnce();
+    assert.equal(r.actions.length, 0, 'restart done once');
+  });
+
+  it('stops gracefully, then forces after the grace period when the guest ignores shutdown', async () => {
+    const cfg = config('h1', { stopGraceMs: 300 });
+    const stubborn = new StubbornHost(cfg.libvirtUri);
+    await stubborn.connect();
+    cleanups.push(() => stubborn.close());
+    const a = await agent('h1', { stopGraceMs: 300 }, stubborn);
+    const m = await placed('h1');
+    await settled(a, m.id, 'STARTED');
+    await change(m.id, { desiredState: 'STOPPED' });
+    const r1 = await a.runOnce();
+    assert.deepEqual(r1.actions.map((x) => x.action), ['shutdown']);
+    assert.equal((await dom(stubborn, m.id))?.state, 'running');
+    const st = await status(m.id);
+    assert.equal(st.converged, false);
+    assert.equal(st.state, 'STARTED');
+    const r2 = await a.runOnce();
+    assert.equal(r2.actions.length, 0, 'waiting within the grace period');
+    await new Promise((res) => setTimeout(res, 320));
+    const r3 = await a.runOnce();
+    assert.deepEqual(r3.actions.map((x) => x.action), ['destroy']);
+    assert.equal(stubborn.shutdowns, 1);
+    assert.equal((await dom(stubborn, m.id))?.state, 'shutoff');
+    assert.equal((await status(m.id)).state, 'STOPPED');
+    assert.equal((await status(m.id)).converged, true);
+  });
+
+  it('deletes: domain gone, claim released exactly once, rows purged', async () => {
+    const shared = await host('h1');
+    const a = await agent('h1', {}, shared);
+    const m = await placed('h1', 'STARTED', spec(4, GiB));
+    await settled(a, m.id, 'STARTED');
+    assert.equal((await store.hosts.get('h1'))?.usedCpus, 4);
+    await change(m.id, { desiredState: 'DELETED' });
+    const r = await a.runOnce();
+    assert.deepEqual(r.actions.map((x) => x.action), ['delete', 'finishDelete']);
+    assert.equal(await dom(shared, m.id), null);
+    assert.equal(await store.machines.get(m.id), null);
+    assert.deepEqual(await store.machines.listOnHost('h1'), []);
+    const h = (await store.hosts.get('h1'))!;
+    assert.equal(h.usedCpus, 0);
+    assert.equal(h.usedMemoryKiB, 0);
+    assert.deepEqual(h.allocations, {});
+    assert.equal(await store.hosts.release('h1', m.id), false, 'nothing left to release');
+    assert.ok(!existsSync(machinePaths(a.config.workDir, m.id).dir), 'files removed');
+    await a.runOnce();
+    assert.equal((await store.hosts.get('h1'))!.usedCpus, 0, 'not released twice');
+  });
+
+  it('isolates a failing machine, reports the error, retries and recovers', async () => {
+    const cfg = config('h1');
+    const faulty = new FaultyHost(cfg.libvirtUri);
+    await faulty.connect();
+    cleanups.push(() => faulty.close());
+    const a = await agent('h1', {}, faulty);
+    const bad = await placed('h1');
+    const good = await placed('h1');
+    faulty.failing.add(bad.id);
+    await a.runOnce();
+    assert.equal((await dom(faulty, good.id))?.state, 'running');
+    const sb = await status(bad.id);
+    assert.equal(sb.state, 'ERROR');
+    assert.match(sb.error ?? '', /create failed: injected define failure/);
+    assert.equal(sb.observedGeneration, bad.generation);
+    await a.runOnce();
+    assert.match((await status(bad.id)).error ?? '', /injected/, 'error stays visible while failing');
+    faulty.failing.clear();
+    await settled(a, bad.id, 'STARTED');
+    assert.equal((await status(bad.id)).error, null);
+  });
+
+  it('two agents on two private hosts at once, with their loops running', async () => {
+    const h1 = await host('h1');
+    const h2 = await host('h2');
+    const a1 = await agent('h1', { intervalMs: 30 }, h1);
+    const a2 = await agent('h2', { intervalMs: 30 }, h2);
+    const on1 = [await placed('h1'), await placed('h1')];
+    const on2 = [await placed('h2'), await placed('h2', 'PAUSED'), await placed('h2', 'STOPPED')];
+    for (const m of [...on1, ...on2]) {
+      await until(`machine ${m.id} converged`, async () => { const s = await status(m.id); return s.converged && s.observedGeneration === m.generation; });
+    }
+    const names1 = (await h1.listDomains()).map((d) => d.uuid).sort();
+    const names2 = (await h2.listDomains()).map((d) => d.uuid).sort();
+    assert.deepEqual(names1, on1.map((m) => m.id).sort());
+    assert.deepEqual(names2, on2.map((m) => m.id).sort());
+    assert.equal((await status(on2[1]!.id)).state, 'PAUSED');
+    assert.equal((await status(on2[2]!.id)).state, 'STOPPED');
+    assert.ok(a1.hasLease && a2.hasLease);
+  });
+
+  it('a restarted agent adopts running guests without restarting them, and finishes work left mid-way', async () => {
+    const shared = await host('h1'); // the "libvirtd": outlives both agents
+    const a1 = new HypervisorAgent({ store, config: config('h1'), libvirt: shared });
+    await a1.start();
+    const ms = [await placed('h1'), await placed('h1'), await placed('h1')];
+    await a1.runOnce();
+    await a1.runOnce();
+    const ids = new Map<string, number | null>();
+    for (const m of ms) ids.set(m.id, (await dom(shared, m.id))!.id);
+    await a1.stop();
+    // work arrives while no agent runs
+    await change(ms[2]!.id, { desiredState: 'STOPPED' });
+    const late = await placed('h1');
+    const a2 = await agent('h1', {}, shared);
+    await settled(a2, ms[2]!.id, 'STOPPED');
+    await settled(a2, late.id, 'STARTED');
+    for (const m of ms.slice(0, 2)) {
+      const d = await dom(shared, m.id);
+      assert.equal(d?.state, 'running');
+      assert.equal(d?.id, ids.get(m.id), 'same domain id: the guest was not restarted');
+      assert.equal((await status(m.id)).converged, true);
+    }
+    const all = (await shared.listDomains()).filter((d) => d.name.startsWith('skybus-'));
+    assert.equal(all.length, 4, 'no duplicate domains');
+    assert.equal(new Set(all.map((d) => d.name)).size, 4);
+  });
+
+  it('reports an orphan domain, and destroys it under the destroy policy', async () => {
+    const shared = await host('h1');
+    const orphanId = newId();
+    const xml = buildDomainXml({
+      hostId: 'h1', machineId: orphanId, tenant: 'acme', name: 'ghost', spec: spec(), desiredState: 'STARTED', restartSeq: 0, generation: 1,
+    }, { domainType: 'test', prefix: 'skybus-', workDir: join(dir, 'work', 'h1'), hostId: 'h1' });
+    await shared.define(xml);
+    await shared.start(orphanId);
+    await shared.define(xml.replace(`<name>skybus-${orphanId}</name>`, '<name>not-ours</name>').replace(`<uuid>${orphanId}</uuid>`, `<uuid>${newId()}</uuid>`));
+
+    const reporter = new HypervisorAgent({ store, config: config('h1', { orphanPolicy: 'report' }), libvirt: shared });
+    await reporter.start();
+    const r = await reporter.runOnce();
+    assert.deepEqual(r.orphans, [`skybus-${orphanId}`]);
+    await reporter.runOnce();
+    assert.equal((await dom(shared, orphanId))?.state, 'running', 'report policy leaves it alone');
+    const ev = await store.telemetry.events('acme', dayOf(Date.now()));
+    assert.ok(ev.items.some((e) => e.resource === orphanId && e.type === 'alarm' && e.content.reason === 'orphan domain'));
+    await reporter.stop();
+
+    const destroyer = await agent('h1', { orphanPolicy: 'destroy' }, shared);
+    await destroyer.runOnce();
+    assert.equal(await dom(shared, orphanId), null, 'destroyed and undefined');
+    const names = (await shared.listDomains()).map((d) => d.name);
+    assert.deepEqual(names, ['not-ours'], 'domains without the prefix are never touched');
+  });
+
+  it('ignores the test driver default host\'s predefined domain', async () => {
+    const a = await agent('shared-default', { libvirtUri: 'test:///default', orphanPolicy: 'destroy' });
+    const r1 = await a.runOnce();
+    const r2 = await a.runOnce();
+    assert.deepEqual([...r1.orphans, ...r2.orphans], []);
+    const names = (await a.libvirt.listDomains()).map((d) => d.name);
+    assert.ok(names.includes('test'));
+  });
+
+  it('a lease held by another live agent blocks a second agent for the same host', async () => {
+    const metrics = new SkybusMetrics();
+    const first = await agent('h1', {}, undefined, metrics);
+    const m = await placed('h1');
+    await first.runOnce();
+    const otherLibvirt = await host('h1');
+    const second = new HypervisorAgent({ store, config: config('h1'), libvirt: otherLibvirt });
+    cleanups.push(() => second.stop());
+    await second.start();
+    assert.equal(second.hasLease, false);
+    const r = await second.runOnce();
+    assert.equal(r.leaseHeld, false);
+    assert.equal(r.actions.length, 0);
+    assert.deepEqual(await otherLibvirt.listDomains(), [], 'the blocked agent did nothing');
+    assert.equal((await store.hosts.leases()).find((l) => l.hostId === 'h1')?.holder, first.holder);
+    await first.stop();
+    const r2 = await second.runOnce();
+    assert.equal(r2.leaseHeld, true, 'free once the holder let go');
+    assert.equal((await dom(otherLibvirt, m.id))?.state, 'running');
+    const text = await metrics.registry.metrics();
+    assert.match(text, /skybus_agent_actions_total\{action="create",outcome="ok"\} 1/);
+  });
+});
