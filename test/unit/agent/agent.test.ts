@@ -366,6 +366,29 @@ describe('agent: reconciling libvirt test-driver hosts', function () {
     assert.ok(names.includes('test'));
   });
 
+  it('a crashed holder\'s lease lapses after its TTL; the old holder then stops acting', async () => {
+    const shared = await host('h1');
+    const first = new HypervisorAgent({ store, config: config('h1', { intervalMs: 100, leaseTtlSeconds: 1 }), libvirt: shared });
+    cleanups.push(() => first.stop());
+    await first.runOnce(); // driven by hand, no loop: it "crashes" by simply not running again
+    assert.ok(first.hasLease);
+    const m = await placed('h1');
+    await first.runOnce();
+    // "crash": the first agent stops renewing without letting go
+    const second = new HypervisorAgent({ store, config: config('h1', { intervalMs: 100, leaseTtlSeconds: 1 }), libvirt: shared });
+    cleanups.push(() => second.stop());
+    await second.start();
+    assert.equal(second.hasLease, false);
+    await until('lease lapsed and taken over', async () => (await second.runOnce()).leaseHeld, 5000);
+    const r = await first.runOnce();
+    assert.equal(r.leaseHeld, false, 'lost the lease: not acting');
+    assert.equal(first.hasLease, false);
+    await change(m.id, { desiredState: 'STOPPED' });
+    await first.runOnce();
+    assert.equal((await dom(shared, m.id))?.state, 'running', 'the old holder did nothing');
+    await settled(second, m.id, 'STOPPED');
+  });
+
   it('a lease held by another live agent blocks a second agent for the same host', async () => {
     const metrics = new SkybusMetrics();
     const first = await agent('h1', {}, undefined, metrics);
