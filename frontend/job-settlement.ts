@@ -1,7 +1,8 @@
 /**
  * Settling a Job when it is read (docs/lifecycle.md, "Jobs"): SUCCESS once the agent has observed
  * the job's generation (or a later one), converged and without error — for deletes, once the
- * machine's row is gone; FAILED when the agent reports an error at that generation or later (a later
+ * machine's row is gone (a non-delete job whose machine vanished before the job was read is STOPPED:
+ * its outcome can no longer be known); FAILED when the agent reports an error at that generation or later (a later
  * generation supersedes this one, so its error is final for this job); otherwise QUEUED before
  * placement and RUNNING after, with placement's reason as the message. The frontend writes a changed
  * job back (it is the Job's only writer).
@@ -23,7 +24,7 @@ export function settle(job: Job, m: Machine | null): Settlement {
   if (m === null) {
     return job.expectedState === 'DELETED'
       ? { state: 'SUCCESS', statusMessage: 'machine deleted', progress: 100, returnCode: 0 }
-      : { state: 'FAILED', statusMessage: 'the machine was deleted before the job completed', progress: 100, returnCode: 1 };
+      : { state: 'STOPPED', statusMessage: 'the machine was deleted before this job was seen to complete', progress: 100, returnCode: 0 };
   }
   const s = m.status;
   if (s.observedGeneration >= job.targetGeneration) {

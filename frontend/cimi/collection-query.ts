@@ -155,7 +155,7 @@ export function nextWindowQuery(req: Request, q: CollectionQuery, count: number)
   }
   params.set('$first', String(q.last + 1));
   params.set('$last', String(q.last + size));
-  return params.toString();
+  return params.toString().replace(/%24/g, '$');
 }
 
 /** Pages from a store lister that takes a pageState. */
