@@ -191,7 +191,7 @@ export class HypervisorAgent {
     this.cycles++;
     if (this.cycles % this.config.fullResyncEvery === 0) this.written.clear();
 
-    const [machines, domains] = await Promise.all([this.store.machines.listOnHost(this.config.hostId), this.host.listDomains()]);
+    const [machines, domains] = await Promise.all([this.store.machines.listOnHost(this.config.hostId), this.listDomainsOrReconnect()]);
     report.machines = machines.length;
     const byUuid = new Map<string, DomainSnapshot>();
     const byName = new Map<string, DomainSnapshot>();
@@ -230,6 +230,22 @@ export class HypervisorAgent {
     this.metrics?.agentDomains.set({ host: this.config.hostId }, snapshots.size);
     this.metrics?.loopSeconds.observe({ loop: 'agent' }, Number(process.hrtime.bigint() - t0) / 1e9);
     return report;
+  }
+
+  /**
+   * A dead connection (libvirtd restarted) is dropped so the next cycle reconnects. Not for test://
+   * URIs: a private test host lives and dies with its connection.
+   */
+  private async listDomainsOrReconnect(): Promise<DomainSnapshot[]> {
+    try {
+      return await this.host.listDomains();
+    } catch (e) {
+      if (this.ownsHost && this.host.domainType !== 'test') {
+        this.log.error({ err: msg(e) }, 'libvirt connection failed; reconnecting next cycle');
+        await this.host.close();
+      }
+      throw e;
+    }
   }
 
   /** Lease (re)gained or lost: what this process thinks it wrote or did may be stale. */

@@ -171,6 +171,20 @@ describe('agent: reconciling libvirt test-driver hosts', function () {
     assert.ok(events.items.some((e) => e.resource === m1.id && e.content.action === 'create'));
   });
 
+  it('re-writes every status on a periodic full resync (repairing a status changed behind its back)', async () => {
+    const a = await agent('h1', { fullResyncEvery: 3 });
+    const qcowImage: ImageRef = { id: 'img-q', name: 'disk', format: 'qcow2', location: '/nonexistent/base.qcow2', initrd: null, cmdline: null, cpuArch: 'x86_64' };
+    const m = await placed('h1', 'STARTED', spec(1, 128 * 1024, qcowImage));
+    await settled(a, m.id, 'STARTED');
+    const good = await status(m.id);
+    await store.machines.setStatus(m.id, { ...good, state: 'STOPPED', converged: false });
+    const writes: number[] = [];
+    for (let i = 0; i < 3; i++) writes.push((await a.runOnce()).statusWrites);
+    assert.ok(writes.filter((w) => w === 1).length === 1 && writes.filter((w) => w === 0).length === 2, `one resync write in 3 cycles: ${writes}`);
+    assert.equal((await status(m.id)).state, 'STARTED');
+    assert.match(await a.libvirt.xml(m.id), /root\.qcow2/);
+  });
+
   it('stop, start, pause, resume, suspend (save), restore, restart', async () => {
     const shared = await host('h1');
     const a = await agent('h1', {}, shared);
