@@ -101,6 +101,9 @@ describe('frontend API: job settlement and catalog', function () {
     assert.equal(img.body.state, 'AVAILABLE');
     assert.equal(img.body.type, 'IMAGE');
     assert.equal(img.body.kernelCmdline, 'ro quiet');
+    const xmlCfg = await as(h.app, 'root', 'post', '/api/machineConfigs').set('Content-Type', 'application/xml').set('Accept', 'application/xml')
+      .send('<MachineConfiguration xmlns="http://schemas.dmtf.org/cimi/1"><cpu>2</cpu><memory>2097152</memory><disk><capacity>1024</capacity><format>raw</format></disk><disk><capacity>2048</capacity></disk></MachineConfiguration>').expect(201);
+    assert.match(xmlCfg.text, /<MachineConfiguration xmlns="http:\/\/schemas.dmtf.org\/cimi\/1">[\s\S]*<disk>\s*<capacity>2048<\/capacity>\s*<format>qcow2<\/format>/);
     const tpl = await as(h.app, 'root', 'post', '/api/machineTemplates').send({ name: 't', machineConfig: { href: cfg.body.id }, machineImage: { href: img.body.id }, initialState: 'STOPPED' }).expect(201);
     const run = await as(h.app, 'alice', 'post', '/api/machines').send({ machineTemplate: { href: tpl.body.id } }).expect(202);
     const m = (await h.store.machines.get(idOf(run.headers.location)))!;
