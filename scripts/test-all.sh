@@ -25,7 +25,7 @@ if [ "$(id -u)" -eq 0 ]; then
   bash scripts/qemu/install.sh
   bash scripts/qemu/libvirtd.sh start
   bash scripts/qemu/build-guest.sh "${SKYBUS_CACHE:-$HOME/.cache/skybus}/guest"
-  export SKYBUS_REAL_QEMU=1
+  export SKYBUS_REAL_QEMU=1 SKYBUS_AGENT_QEMU=1
 fi
 
 bash scripts/cassandra/ctl.sh wait --timeout 180
