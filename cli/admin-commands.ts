@@ -3,13 +3,12 @@ import { randomBytes } from 'node:crypto';
 import type { Argv } from 'yargs';
 import { ValidationError } from '../errors/registry.js';
 import { hashPassword } from '../frontend/auth/passwords.js';
-import { createLogger, silentLogger } from '../observability/logger.js';
+import { parseConfigBody, parseImageBody } from '../frontend/catalog-bodies.js';
 import { openStore, type BusStore } from '../schema/bus-store.js';
 import { table } from './output.js';
 import { storeConfigOf, storeOptions, type StoreArgs } from './skybus.js';
 
 async function withStore<R>(a: StoreArgs, fn: (s: BusStore) => Promise<R>): Promise<R> {
-  void createLogger; void silentLogger;
   const s = await openStore(storeConfigOf(a));
   try { return await fn(s); } finally { await s.close(); }
 }
@@ -49,7 +48,8 @@ export function adminCommands<T>(y: Argv<T>): Argv<T> {
       .option('memory-mib', { type: 'number', demandOption: true })
       .option('arch', { type: 'string', default: 'x86_64' }),
     async (a) => withStore(a, async (s) => {
-      const it = await s.catalog.create('machineConfig', a.name, null, { name: a.name, cpu: positiveInt(a.cpu, '--cpu'), memory: positiveInt(a['memory-mib'], '--memory-mib') * 1024, cpuArch: a.arch, disks: [] });
+      const { name, doc } = parseConfigBody({ name: a.name, cpu: positiveInt(a.cpu, '--cpu'), memory: positiveInt(a['memory-mib'], '--memory-mib') * 1024, cpuArch: a.arch }, 'config');
+      const it = await s.catalog.create('machineConfig', name, null, { ...doc });
       process.stdout.write(`machine configuration ${a.name}: ${it.id}\n`);
     }))
     .command('image add', 'publish a machine image', (a) => storeOptions(a)
@@ -57,13 +57,13 @@ export function adminCommands<T>(y: Argv<T>): Argv<T> {
       .option('location', { type: 'string', demandOption: true, describe: 'qcow2/raw base image, or the kernel for --format kernel' })
       .option('format', { type: 'string', choices: ['qcow2', 'raw', 'kernel'], default: 'qcow2' })
       .option('initrd', { type: 'string' })
-      .option('cmdline', { type: 'string', default: 'console=ttyS0' })
+      .option('cmdline', { type: 'string', describe: 'kernel command line (kernel images; default console=ttyS0)' })
       .option('arch', { type: 'string', default: 'x86_64' }),
     async (a) => withStore(a, async (s) => {
-      if (!a.location.startsWith('/')) throw new ValidationError('--location must be an absolute path');
-      const body: Record<string, unknown> = { name: a.name, imageLocation: a.location, format: a.format, cpuArch: a.arch, state: 'AVAILABLE', type: 'IMAGE' };
-      if (a.format === 'kernel') { body.initrd = a.initrd ?? null; body.kernelCmdline = a.cmdline; }
-      const it = await s.catalog.create('machineImage', a.name, null, body);
+      const body: Record<string, unknown> = { name: a.name, imageLocation: a.location, format: a.format, cpuArch: a.arch };
+      if (a.format === 'kernel') { body.initrd = a.initrd ?? null; body.kernelCmdline = a.cmdline ?? 'console=ttyS0'; }
+      const { name, doc } = parseImageBody(body, 'image');
+      const it = await s.catalog.create('machineImage', name, null, { ...doc });
       process.stdout.write(`machine image ${a.name}: ${it.id}\n`);
     }))
     .command('host list', 'hosts, their capacity, use and liveness', (a) => storeOptions(a).option('json', { type: 'boolean', default: false }),

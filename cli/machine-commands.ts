@@ -98,20 +98,20 @@ export function machineCommands<T>(y: Argv<T>): Argv<T> {
     .command('show <id>', 'one machine', (c) => c.positional('id', { type: 'string', demandOption: true }), async (a) => {
       show((await client(a).call('GET', machineUrl(a, a.id))).body, a.json);
     })
-    .command(`${'<action>'} <id>`, `act on a machine: ${ACTIONS.join(', ')}, delete`, (c) => c
-      .positional('action', { choices: [...ACTIONS, 'delete'] as const, demandOption: true })
+    .command(['start <id>', 'stop <id>', 'restart <id>', 'pause <id>', 'suspend <id>', 'delete <id>'].map((c) => c), `act on a machine: ${ACTIONS.join(', ')}, delete`, (c) => c
       .positional('id', { type: 'string', demandOption: true }),
     async (a) => {
+      const action = String(a._[1]) as (typeof ACTIONS)[number] | 'delete';
       const c = client(a);
       const url = machineUrl(a, a.id);
-      const res = a.action === 'delete'
+      const res = action === 'delete'
         ? await c.call('DELETE', url)
-        : await c.call('POST', `${url}/${a.action}`, { resourceURI: 'http://schemas.dmtf.org/cimi/1/Action', action: `http://schemas.dmtf.org/cimi/1/action/${a.action}` });
+        : await c.call('POST', `${url}/${action}`, { resourceURI: 'http://schemas.dmtf.org/cimi/1/Action', action: `http://schemas.dmtf.org/cimi/1/action/${action}` });
       const job = res.headers.get('cimi-job-uri');
-      if (!a.json && !a.wait) process.stdout.write(`${a.action} accepted; job ${job ?? '(none)'}\n`);
+      if (!a.json && !a.wait) process.stdout.write(`${action} accepted; job ${job ?? '(none)'}\n`);
       await waitIf(a, c, job);
-      if (a.wait && a.action !== 'delete') show((await c.call('GET', url)).body, a.json);
-      else if (a.wait) process.stdout.write(`machine ${a.id} deleted\n`);
+      if (a.wait && action !== 'delete') show((await c.call('GET', url)).body, a.json);
+      else if (a.wait) process.stdout.write(a.json ? JSON.stringify({ id: a.id, deleted: true }) + '\n' : `machine ${a.id} deleted\n`);
     })
     .demandCommand(1, 'name a machine command'), () => undefined);
 }

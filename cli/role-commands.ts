@@ -49,7 +49,8 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
         parts.push(startPlacement(store, placementConfig({ policy: a.policy as PlacementPolicy }), log, metrics));
         for (let i = 0; i < a.agents; i++) {
           const hostId = a.agents === 1 ? `${hostname()}-test` : `${hostname()}-test-${i + 1}`;
-          const uri = a.agents === 1 ? 'test:///default' : writeTestHost(`${dataDir}/test-hosts/${hostId}.xml`, { cpus: 16, memoryKiB: 64 * 1024 * 1024 });
+          // A private simulated host (x86_64, 16 CPUs, 64 GiB) per agent; test:///default is an i686 box.
+          const uri = writeTestHost(`${dataDir}/test-hosts/${hostId}.xml`, { cpus: 16, memoryKiB: 64 * 1024 * 1024 });
           parts.push(await startAgent(store, agentConfig({ hostId, libvirtUri: uri, workDir: `${dataDir}/agent/${hostId}` }), log, metrics));
         }
         process.stdout.write([

@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { StoreConfig } from '../config/store-config.js';
 import { buildApp } from '../frontend/app.js';
+import { parseConfigBody, parseImageBody } from '../frontend/catalog-bodies.js';
 import { hashPassword } from '../frontend/auth/passwords.js';
 import { localBasicAuth } from '../frontend/auth/local-basic.js';
 import type { FrontendConfig } from '../frontend/config.js';
@@ -60,11 +61,17 @@ export async function ensureAdmin(store: BusStore, dataDir: string): Promise<{ u
 /** A flavour and an image so a first client can create a machine at once. */
 export async function seedCatalog(store: BusStore): Promise<void> {
   if ((await store.catalog.list('machineConfig')).length === 0) {
-    await store.catalog.create('machineConfig', 'small', null, { name: 'small', description: '1 vCPU, 512 MiB', cpu: 1, memory: 524288, cpuArch: 'x86_64', disks: [] });
-    await store.catalog.create('machineConfig', 'medium', null, { name: 'medium', description: '2 vCPU, 2 GiB', cpu: 2, memory: 2097152, cpuArch: 'x86_64', disks: [] });
+    for (const body of [
+      { name: 'small', description: '1 vCPU, 512 MiB', cpu: 1, memory: 524288 },
+      { name: 'medium', description: '2 vCPU, 2 GiB', cpu: 2, memory: 2097152 },
+    ]) {
+      const { name, doc } = parseConfigBody(body);
+      await store.catalog.create('machineConfig', name, null, { ...doc });
+    }
   }
   if ((await store.catalog.list('machineImage')).length === 0) {
-    await store.catalog.create('machineImage', 'tiny-linux', null, { name: 'tiny-linux', description: 'direct kernel boot (paths matter only on real QEMU)', imageLocation: '/var/lib/skybus/images/vmlinuz', format: 'kernel', initrd: '/var/lib/skybus/images/initramfs.gz', kernelCmdline: 'console=ttyS0', cpuArch: 'x86_64', state: 'AVAILABLE', type: 'IMAGE' });
+    const { name, doc } = parseImageBody({ name: 'tiny-linux', description: 'direct kernel boot (the files matter only on real QEMU)', imageLocation: '/var/lib/skybus/images/vmlinuz', format: 'kernel', initrd: '/var/lib/skybus/images/initramfs.gz', kernelCmdline: 'console=ttyS0' });
+    await store.catalog.create('machineImage', name, null, { ...doc });
   }
 }
 

@@ -5,7 +5,8 @@ export type { Logger };
 
 export function createLogger(opts: { level?: string; name?: string } = {}): Logger {
   const level = opts.level ?? process.env.SKYBUS_LOG_LEVEL ?? 'info';
-  return pino({ name: opts.name ?? 'skybus', level });
+  // Logs go to stderr: stdout is for what a command prints for its user.
+  return pino({ name: opts.name ?? 'skybus', level }, pino.destination(2));
 }
 
 /** A logger that writes nothing (tests). */
