@@ -1,0 +1,99 @@
+/**
+ * The skybus executable as a user runs it: `skybus all` on a fresh embedded store prints the URL and
+ * a login; the machine commands drive a machine through its life; bad input gives a message and a
+ * non-zero exit, never a stack trace.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../cli/skybus.js', import.meta.url));
+
+describe('the skybus command', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let all: ChildProcess;
+  let env: NodeJS.ProcessEnv;
+
+  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', timeout: 60_000 });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'skybus-cli-'));
+    env = { ...process.env, SKYBUS_DATA_DIR: dir, SKYBUS_STORE: 'embedded', SKYBUS_CASSANDRA_CONTACT_POINTS: '', SKYBUS_LOG_LEVEL: 'warn' };
+    all = spawn(process.execPath, [BIN, 'all', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const banner = await new Promise<string>((resolve, reject) => {
+      all.stdout!.on('data', (b: Buffer) => { out += b.toString(); if (out.includes('Stop with Ctrl-C')) resolve(out); });
+      all.on('exit', (code) => reject(new Error(`skybus all exited ${code}: ${out}`)));
+      setTimeout(() => reject(new Error(`no banner: ${out}`)), 60_000);
+    });
+    const url = /CIMI API:\s+(http:\/\/\S+)\/api\/cloudEntryPoint/.exec(banner)?.[1];
+    const login = /login:\s+(\S+) \/ (\S+)/.exec(banner);
+    assert.ok(url && login, `banner lacks URL or login: ${banner}`);
+    env = { ...env, SKYBUS_URL: url, SKYBUS_USER: login[1], SKYBUS_PASSWORD: login[2] };
+  });
+
+  after(async () => {
+    if (all && all.exitCode === null) {
+      const exited = new Promise((r) => all.once('exit', r));
+      all.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates, stops and deletes a machine with --wait, human and --json output', () => {
+    const created = run('machine', 'create', '--config', 'small', '--image', 'tiny-linux', '--name', 'cli-vm', '--wait', '--json');
+    assert.equal(created.status, 0, created.stderr);
+    const m = JSON.parse(created.stdout) as { id: string; state: string; name: string };
+    assert.equal(m.state, 'STARTED');
+    assert.equal(m.name, 'cli-vm');
+    const id = m.id.split('/').pop()!;
+    const list = run('machine', 'list');
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(`${id}\\s+cli-vm\\s+STARTED`));
+    const stopped = run('machine', 'stop', id, '--wait', '--json');
+    assert.equal(stopped.status, 0, stopped.stderr);
+    assert.equal(JSON.parse(stopped.stdout).state, 'STOPPED');
+    const refused = run('machine', 'pause', id);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /409: cannot pause .* STOPPED/);
+    const deleted = run('machine', 'delete', id, '--wait', '--json');
+    assert.equal(deleted.status, 0, deleted.stderr);
+    const shown = run('machine', 'show', id);
+    assert.equal(shown.status, 1);
+    assert.match(shown.stderr, /404/);
+  });
+
+  it('bad input: a clear message and a non-zero exit, no stack trace', () => {
+    const cases: [string[], number, RegExp][] = [
+      [['frobnicate'], 2, /Unknown argument|Did you mean/],
+      [['machine', 'show', 'not-an-id'], 1, /'not-an-id' is not a machine id/],
+      [['machine', 'create', '--config', 'nope', '--image', 'tiny-linux'], 1, /no machineConfigs named 'nope'/],
+      [['machine', 'list', '--password', 'wrong'], 1, /401/],
+      [['user', 'add', 'Bad Name!', '--password', 'longenough'], 1, /user name must be/],
+      [['config', 'add', '--name', 'x', '--cpu', '0', '--memory-mib', '512'], 1, /--cpu must be a positive integer/],
+      [['all', '--agents', '0'], 2, /--agents must be 1..1000/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = run(...args);
+      assert.equal(r.status, code, `${args.join(' ')}: exit ${r.status}, stderr ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, `stack trace for ${args.join(' ')}`);
+    }
+  });
+
+  it('admin commands add a user who can then log in', () => {
+    const added = run('user', 'add', 'dave', '--tenant', 'acme', '--password', 'dave-password-1');
+    assert.equal(added.status, 0, added.stderr);
+    const again = run('user', 'add', 'dave', '--password', 'dave-password-1');
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /already exists/);
+    const list = spawnSync(process.execPath, [BIN, 'machine', 'list'], { env: { ...env, SKYBUS_USER: 'dave', SKYBUS_PASSWORD: 'dave-password-1' }, encoding: 'utf8' });
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, /0 machine\(s\)/);
+  });
+});
