@@ -6,11 +6,12 @@ import { UnauthenticatedError, ValidationError } from '../../errors/registry.js'
 import type { BusStore } from '../../schema/bus-store.js';
 import { setPrincipal, type Authenticator, type Principal } from './authenticator.js';
 import { decoyHash, verifyPassword } from './passwords.js';
+import { VerifiedCredentials } from './verified-credentials.js';
 
 export const BASIC_REALM = 'skybus';
 
 /** The Principal for name/password, or null (unknown user, wrong password, disabled user). */
-export async function checkLocalUser(store: BusStore, name: string, password: string): Promise<Principal | null> {
+export async function checkLocalUser(store: BusStore, name: string, password: string, verified?: VerifiedCredentials): Promise<Principal | null> {
   let user;
   try {
     user = await store.accounts.getUser(name);
@@ -22,16 +23,20 @@ export async function checkLocalUser(store: BusStore, name: string, password: st
     await verifyPassword(password, await decoyHash());
     return null;
   }
-  const ok = await verifyPassword(password, user.passwordHash);
-  if (!ok || user.disabled) return null;
+  if (!verified?.has(user.name, password, user.passwordHash)) {
+    if (!(await verifyPassword(password, user.passwordHash))) return null;
+    verified?.add(user.name, password, user.passwordHash);
+  }
+  if (user.disabled) return null;
   return { name: user.name, tenant: user.tenant, roles: [...user.roles] };
 }
 
 export function localBasicAuth(store: BusStore, opts: { realm?: string } = {}): Authenticator {
   const realm = opts.realm ?? BASIC_REALM;
   const passport = new Passport();
+  const verified = new VerifiedCredentials();
   passport.use('basic', new BasicStrategy({ realm }, (name, password, done) => {
-    checkLocalUser(store, name, password).then((p) => done(null, p ?? false), (e) => done(e));
+    checkLocalUser(store, name, password, verified).then((p) => done(null, p ?? false), (e) => done(e));
   }));
   return {
     challenges: () => [`Basic realm="${realm}"`],
