@@ -20,6 +20,8 @@ export interface PlacementConfig {
   lookbackBuckets: number;
   /** Full scan of the machines table for anything unplaced (the level-triggered safety net). */
   fullResyncMs: number;
+  /** Machines placed at once by one instance (each on a different host, so they do not collide). */
+  parallelism: number;
 }
 
 export function placementConfig(partial: Partial<PlacementConfig> = {}): PlacementConfig {
@@ -34,12 +36,13 @@ export function placementConfig(partial: Partial<PlacementConfig> = {}): Placeme
     backoffMaxMs: partial.backoffMaxMs ?? 60_000,
     lookbackBuckets: partial.lookbackBuckets ?? 10,
     fullResyncMs: partial.fullResyncMs ?? 60_000,
+    parallelism: partial.parallelism ?? 8,
   };
   if (cfg.policy !== 'packing' && cfg.policy !== 'striping') throw new ConfigError(`placement policy must be packing or striping, not '${String(cfg.policy)}'`);
   for (const k of ['cpuAllocationRatio', 'ramAllocationRatio'] as const) {
     if (!(cfg[k] > 0) || cfg[k] > 64) throw new ConfigError(`${k} must be > 0 and <= 64`);
   }
-  for (const k of ['intervalMs', 'backoffBaseMs', 'backoffMaxMs', 'fullResyncMs', 'maxClaimRetries', 'lookbackBuckets'] as const) {
+  for (const k of ['intervalMs', 'backoffBaseMs', 'backoffMaxMs', 'fullResyncMs', 'maxClaimRetries', 'lookbackBuckets', 'parallelism'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new ConfigError(`${k} must be a positive integer`);
   }
   return cfg;

@@ -29,6 +29,8 @@ export class Placer {
   /** Machines known placed, with when to forget them (after their request buckets are out of the window). */
   private readonly done = new Map<string, number>();
   private hosts = new Map<string, Host>();
+  /** Hosts a worker of this instance is claiming on right now. */
+  private readonly claiming = new Set<string>();
   private alive = new Set<string>();
   private placers: string[] = [];
   private lastAnnounce = 0;
@@ -118,15 +120,20 @@ export class Placer {
     if (mine.length === 0) return report;
     await this.refreshHosts();
     mine.sort((a, b) => a[1].at - b[1].at);
-    for (const [id, d] of mine) {
-      report.examined++;
-      try {
-        await this.placeOne(id, d, now, report);
-      } catch (e) {
-        this.log.warn({ err: e, machineId: id }, 'placement attempt failed; will retry');
-        this.due.set(id, { ...d, at: now + this.deps.config.backoffBaseMs });
+    let next = 0;
+    const worker = async () => {
+      while (next < mine.length) {
+        const [id, d] = mine[next++];
+        report.examined++;
+        try {
+          await this.placeOne(id, d, now, report);
+        } catch (e) {
+          this.log.warn({ err: e, machineId: id }, 'placement attempt failed; will retry');
+          this.due.set(id, { ...d, at: now + this.deps.config.backoffBaseMs });
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.deps.config.parallelism, mine.length) }, worker));
     return report;
   }
 
@@ -152,8 +159,15 @@ export class Placer {
         report.unschedulable++;
         return;
       }
-      const host = choice.candidates[0];
-      const claim = await store.hosts.claim(host, id, need);
+      // Workers of this instance spread over hosts: the best host nobody here is claiming on.
+      const host = choice.candidates.find((h) => !this.claiming.has(h.id)) ?? choice.candidates[0];
+      this.claiming.add(host.id);
+      let claim: Awaited<ReturnType<typeof store.hosts.claim>>;
+      try {
+        claim = await store.hosts.claim(host, id, need);
+      } finally {
+        this.claiming.delete(host.id);
+      }
       if (!claim.ok) {
         report.conflicts++;
         metrics.claimConflicts.inc();
