@@ -7,7 +7,7 @@ import type { CatalogItem, CatalogKind } from '../schema/types.js';
 import type { Principal } from './auth/authenticator.js';
 import { isAdmin } from './auth/authenticator.js';
 import {
-  hrefId, optBase64, optEnum, optInt, optObject, optString, optStringMap, rejectUnknownFields, reqInt, reqString, type Body,
+  hrefId, optBase64, optEnum, optObject, optString, optStringMap, rejectUnknownFields, reqInt, type Body,
 } from './body-fields.js';
 import { memberUrl, resourceUri, type CollectionName } from './cimi/uris.js';
 

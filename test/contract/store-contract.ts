@@ -318,6 +318,17 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
       await assert.rejects(fx.store.accounts.getUser('Not Valid!'), ValidationError);
     });
 
+    it('API keys are created once per id and read back', async () => {
+      const k = { keyId: 'key-0001', userName: 'alice', secretHash: 'scrypt$x', created: 42 };
+      await fx.store.accounts.createApiKey(k);
+      await assert.rejects(fx.store.accounts.createApiKey({ ...k, userName: 'mallory' }), ConflictError);
+      assert.deepEqual(await fx.store.accounts.getApiKey('key-0001'), k);
+      assert.equal(await fx.store.accounts.getApiKey('key-none'), null);
+      const rows = await fx.raw('api_keys', 'key_id = ?', ['key-0001']);
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0].user_name, 'alice');
+    });
+
     it('catalog items are created, listed per kind and removed', async () => {
       const c = await fx.store.catalog.create('machineConfig', 'small', null, { cpu: 1, memory: 524288 });
       await fx.store.catalog.create('machineImage', 'debian', null, { imageLocation: '/img' });

@@ -9,7 +9,7 @@ import { capacityOf } from '../../placement/choose-host.js';
 import { placementConfig } from '../../placement/config.js';
 import { Placer } from '../../placement/placer.js';
 import type { MachineSpec } from '../../schema/types.js';
-import { cassandraFixture, cassandraReachable, embeddedFixture, type StoreFixture } from '../helpers/stores.js';
+import { onBothStores, type StoreFixture } from '../helpers/stores.js';
 
 const spec = (cpu: number): MachineSpec => ({ cpu, memoryKiB: 256 * 1024, cpuArch: 'x86_64', image: null, disks: [], userData: null, requirements: {} });
 
@@ -69,15 +69,5 @@ function raceSuite(makeFixture: () => Promise<StoreFixture>) {
 }
 
 describe('placement race', () => {
-  describe('embedded', () => raceSuite(embeddedFixture));
-  describe('cassandra', function () {
-    before(async function () {
-      this.timeout(20_000);
-      if (!(await cassandraReachable())) {
-        if (process.env.SKYBUS_REQUIRE_CASSANDRA === '1') throw new Error('Cassandra is not reachable but SKYBUS_REQUIRE_CASSANDRA=1');
-        this.skip();
-      }
-    });
-    raceSuite(cassandraFixture);
-  });
+  onBothStores(raceSuite);
 });

@@ -23,20 +23,11 @@ import { SkybusMetrics } from '../../observability/metrics.js';
 import { placementConfig } from '../../placement/config.js';
 import { Placer } from '../../placement/placer.js';
 import { openStore, type BusStore } from '../../schema/bus-store.js';
+import { until } from '../helpers/until.js';
 
 const GUEST = process.env.SKYBUS_GUEST_DIR ?? join(homedir(), '.cache', 'skybus', 'guest');
 const PASSWORD = 'real guest password';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 describe('end to end: a real QEMU guest created and deleted through the API', function () {
   this.timeout(240_000);

@@ -21,7 +21,8 @@ import { SkybusMetrics } from '../../observability/metrics.js';
 import { placementConfig } from '../../placement/config.js';
 import { Placer } from '../../placement/placer.js';
 import type { BusStore } from '../../schema/bus-store.js';
-import { cassandraFixture, cassandraReachable, embeddedFixture, type StoreFixture } from '../helpers/stores.js';
+import { until } from '../helpers/until.js';
+import { onBothStores, type StoreFixture } from '../helpers/stores.js';
 
 const PASSWORD = 'e2e password 123';
 const HOSTS = 5;
@@ -43,15 +44,6 @@ class Http {
   }
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(150);
-  }
-}
 
 function systemSuite(makeFixture: () => Promise<StoreFixture>) {
   let fx: StoreFixture;
@@ -245,15 +237,5 @@ function systemSuite(makeFixture: () => Promise<StoreFixture>) {
 }
 
 describe('end to end: CIMI → placement → agents → libvirt', () => {
-  describe('embedded', () => systemSuite(embeddedFixture));
-  describe('cassandra', function () {
-    before(async function () {
-      this.timeout(20_000);
-      if (!(await cassandraReachable())) {
-        if (process.env.SKYBUS_REQUIRE_CASSANDRA === '1') throw new Error('Cassandra is not reachable but SKYBUS_REQUIRE_CASSANDRA=1');
-        this.skip();
-      }
-    });
-    systemSuite(cassandraFixture);
-  });
+  onBothStores(systemSuite);
 });

@@ -107,3 +107,25 @@ export async function cassandraReachable(): Promise<boolean> {
   const c = new cassandra.Client({ contactPoints: cassandraContactPoints(), localDataCenter: process.env.SKYBUS_CASSANDRA_LOCAL_DC ?? 'datacenter1', socketOptions: { connectTimeout: 3000 } });
   try { await c.connect(); return true; } catch { return false; } finally { await c.shutdown().catch(() => undefined); }
 }
+
+/**
+ * Run a suite on both stores with the same test names. The Cassandra half skips when no node answers,
+ * except under `npm test` (SKYBUS_REQUIRE_CASSANDRA=1), where a missing node is a failure.
+ */
+export function onBothStores(suite: (makeFixture: () => Promise<StoreFixture>) => void): void {
+  describe('embedded', () => suite(embeddedFixture));
+  describe('cassandra', function () {
+    requireCassandra();
+    suite(cassandraFixture);
+  });
+}
+
+/** In a describe: skip without a reachable node, unless SKYBUS_REQUIRE_CASSANDRA=1 (then fail). */
+export function requireCassandra(): void {
+  before(async function () {
+    this.timeout(20_000);
+    if (await cassandraReachable()) return;
+    if (process.env.SKYBUS_REQUIRE_CASSANDRA === '1') throw new Error('Cassandra is not reachable but SKYBUS_REQUIRE_CASSANDRA=1');
+    this.skip(); // no Cassandra on this machine and not asked to require one (a bare mocha run)
+  });
+}
