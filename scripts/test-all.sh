@@ -31,7 +31,18 @@ fi
 bash scripts/cassandra/ctl.sh wait --timeout 180
 export SKYBUS_REQUIRE_CASSANDRA=1
 echo "skybus: setup took $(( $(date +%s) - t0 )) s; running tests"
+out=$(mktemp)
+set +e
 npx mocha --reporter spec --exit \
   'dist/test/unit/**/*.test.js' \
   'dist/test/contract/**/*.test.js' \
-  'dist/test/e2e/**/*.test.js'
+  'dist/test/e2e/**/*.test.js' 2>&1 | tee "$out"
+rc=${PIPESTATUS[0]}
+set -e
+count() { sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -Eo "^ +[0-9]+ $1" | grep -Eo '[0-9]+' | tail -1 || true; }
+passed=$(count passing); failed=$(count failing); skipped=$(count pending)
+rm -f "$out"
+echo "skybus: whole suite took $(( $(date +%s) - t0 )) s"
+echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+if [ "${passed:-0}" -eq 0 ] && [ "$rc" -eq 0 ]; then echo "skybus: no test ran" >&2; exit 1; fi
+exit "$rc"
