@@ -3,11 +3,11 @@
  * the configuration and image (by reference into the catalog or inline), the initial state, and the
  * name/description/properties. Everything is checked here, before anything is written.
  */
-import { ValidationError } from '../errors/registry.js';
+import { ForbiddenError, ValidationError } from '../errors/registry.js';
 import type { BusStore } from '../schema/bus-store.js';
 import { newId } from '../schema/ids.js';
 import type { MachineSpec } from '../schema/types.js';
-import type { Principal } from './auth/authenticator.js';
+import { isAdmin, type Principal } from './auth/authenticator.js';
 import { hrefId, optBase64, optEnum, optObject, optStringMap, rejectUnknownFields, type Body } from './body-fields.js';
 import {
   INITIAL_STATES, USER_DATA_MAX_BYTES, commonFields, parseConfigBody, parseImageBody,
@@ -40,6 +40,9 @@ async function resolveImage(store: BusStore, who: Principal, v: Body | string, l
     if (!item) throw new ValidationError(`${label}: no such MachineImage`, { field: label });
     return { id: item.id, name: item.name, doc: item.body as unknown as ImageDoc };
   }
+  // An inline image names a file on the hypervisor host: only operators may do that, or a tenant
+  // could boot a guest from any file there (another machine's disk, a block device).
+  if (!isAdmin(who)) throw new ForbiddenError(`${label}: only administrators may give an image inline; refer to a MachineImage by href`);
   const { name, doc } = parseImageBody(v, label);
   return { id: newId(), name, doc };
 }

@@ -91,14 +91,18 @@ export class Placer {
     }
     if (now - this.lastFullScan >= config.fullResyncMs) {
       this.lastFullScan = now;
+      const bound = new Map<string, string | null>();
       let pageState: string | null = null;
       do {
         const page = await store.machines.scan({ limit: 500, pageState });
         for (const m of page.items) {
-          if (m.hostId === null && !this.due.has(m.id)) this.due.set(m.id, { at: now, attempt: m.placement?.attempts ?? 0, firstSeen: now });
+          bound.set(m.id, m.hostId);
+          if ((m.hostId === null || m.hostId === DELETED_BEFORE_PLACEMENT) && !this.due.has(m.id)) this.due.set(m.id, { at: now, attempt: m.placement?.attempts ?? 0, firstSeen: now });
         }
         pageState = page.pageState;
       } while (pageState);
+      await this.refreshHosts();
+      await this.releaseLeakedClaims(bound);
     }
     const forgetBefore = now;
     for (const [id, until] of this.done) if (until < forgetBefore) this.done.delete(id);
@@ -145,7 +149,14 @@ export class Placer {
   private async placeOne(id: string, d: Due, now: number, report: CycleReport): Promise<void> {
     const { store, config, metrics } = this.deps;
     const m = await store.machines.get(id);
-    if (!m || m.hostId !== null) { this.finish(id, now); return; }
+    if (!m) { this.finish(id, now); return; }
+    if (m.hostId === DELETED_BEFORE_PLACEMENT) { await store.machines.purge(m); this.finish(id, now); return; }
+    if (m.hostId !== null) {
+      // Bound, but the agent never saw it: the spec copy may have failed to reach the host's partition.
+      if (m.status.observedGeneration === 0) await store.machines.mirrorUntilStable(m.id, m.hostId);
+      this.finish(id, now);
+      return;
+    }
     if (m.desiredState === 'DELETED') {
       if (await store.machines.assignHost(id, DELETED_BEFORE_PLACEMENT)) await store.machines.purge({ ...m, hostId: DELETED_BEFORE_PLACEMENT });
       this.finish(id, now);
@@ -153,6 +164,12 @@ export class Placer {
     }
     const need = { cpus: m.spec.cpu, memoryKiB: m.spec.memoryKiB };
     for (let attempt = 0; attempt < config.maxClaimRetries; attempt++) {
+      // A claim this machine already holds (a binding that failed after it) is used, never doubled.
+      const held = [...this.hosts.values()].find((h) => h.allocations[id]);
+      if (held) {
+        await this.bind(id, held.id, held.allocations[id].claimId, d, now, report);
+        return;
+      }
       const choice = chooseHosts(m.spec, [...this.hosts.values()], this.alive, config.policy, config);
       if (choice.candidates.length === 0) {
         await this.unschedulable(m, d, choice.reason ?? 'no host fits', now);
@@ -172,25 +189,52 @@ export class Placer {
         report.conflicts++;
         metrics.claimConflicts.inc();
         if (claim.host) this.hosts.set(claim.host.id, claim.host); else this.hosts.delete(host.id);
-        if (claim.reason === 'already-allocated') { this.due.set(id, { ...d, at: now + config.backoffBaseMs }); return; }
         continue;
       }
       this.hosts.set(claim.host.id, claim.host);
-      if (await store.machines.assignHost(id, host.id)) {
-        await store.machines.setPlacement(id, { attempts: d.attempt + 1, reason: null, lastAttemptAt: now });
-        metrics.placements.inc({ outcome: 'placed' });
-        report.placed++;
-        this.log.debug({ machineId: id, hostId: host.id }, 'placed');
-      } else {
-        // Another placer bound it first: give this claim back (only this claim, by its id).
-        await store.hosts.release(host.id, id, claim.claimId);
-        metrics.placements.inc({ outcome: 'lost-race' });
-      }
-      this.finish(id, now);
+      await this.bind(id, host.id, claim.claimId, d, now, report);
       return;
     }
     metrics.placements.inc({ outcome: 'contended' });
     this.due.set(id, { ...d, at: now + config.backoffBaseMs });
+  }
+
+  /** Bind the machine to the host it holds a claim on; if another placer bound it first, give the claim back. */
+  private async bind(id: string, hostId: string, claimId: string, d: Due, now: number, report: CycleReport): Promise<void> {
+    const { store, metrics } = this.deps;
+    if (await store.machines.assignHost(id, hostId)) {
+      await store.machines.setPlacement(id, { attempts: d.attempt + 1, reason: null, lastAttemptAt: now });
+      metrics.placements.inc({ outcome: 'placed' });
+      report.placed++;
+      this.log.debug({ machineId: id, hostId }, 'placed');
+    } else {
+      await store.hosts.release(hostId, id, claimId);
+      const h = await store.hosts.get(hostId);
+      if (h) this.hosts.set(h.id, h);
+      metrics.placements.inc({ outcome: 'lost-race' });
+    }
+    this.finish(id, now);
+  }
+
+  /**
+   * Capacity held for machines that are gone or bound elsewhere (a placer that died between its claim
+   * and the binding) goes back. Claims of unbound machines are left alone: a binding may be in flight.
+   */
+  private async releaseLeakedClaims(bound: Map<string, string | null>): Promise<void> {
+    const { store } = this.deps;
+    for (const h of this.hosts.values()) {
+      for (const [mid, a] of Object.entries(h.allocations)) {
+        let hostId = bound.get(mid);
+        if (hostId === undefined) {
+          const m = await store.machines.get(mid);
+          if (m) continue; // created after the scan: nothing to say yet
+          hostId = DELETED_BEFORE_PLACEMENT;
+        }
+        if (hostId !== null && hostId !== h.id) {
+          if (await store.hosts.release(h.id, mid, a.claimId)) this.log.warn({ hostId: h.id, machineId: mid }, 'released a leaked claim');
+        }
+      }
+    }
   }
 
   private async unschedulable(m: Machine, d: Due, reason: string, now: number): Promise<void> {

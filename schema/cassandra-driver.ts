@@ -38,7 +38,8 @@ function translate(e: unknown, what: string): Error {
     return new UnavailableError(`${what}: Cassandra unreachable`);
   }
   if (err.name === 'ResponseError' && err.code === types.responseErrorCodes.invalid) {
-    return new ValidationError(`${what}: ${err.message ?? 'invalid request'}`);
+    // The server's text names tables and columns: it is not for clients.
+    return new ValidationError(`${what}: the store refused the request as invalid`);
   }
   return e instanceof Error ? e : new Error(String(e));
 }
@@ -204,6 +205,8 @@ export class CassandraDriver implements TableDriver {
       const rs = await this.client.execute(query, params, { prepare: true, isIdempotent: false, consistency: this.consistency });
       return { applied: rs.first()?.get('[applied]') === true };
     } catch (e) {
+      // A client-side timeout means the request was sent and may have been applied.
+      if ((e as { name?: string }).name === 'OperationTimedOutError') throw new UnknownOutcomeError(`conditional write ${table}: no answer in time, outcome unknown`);
       throw translate(e, `conditional write ${table}`);
     }
   }
@@ -229,7 +232,10 @@ export class CassandraDriver implements TableDriver {
       const rs = await this.client.execute(query, params, { prepare: true, isIdempotent: true, fetchSize: limit, pageState: pageState ?? undefined, consistency: this.consistency });
       return { rows: rs.rows.map((r) => this.decode(def, r)), pageState: rs.pageState ?? null };
     } catch (e) {
-      if ((e as { name?: string }).name === 'ResponseError' && pageState) throw new ValidationError('invalid page state');
+      const err = e as { name?: string; code?: number };
+      if (pageState && err.name === 'ResponseError' && (err.code === types.responseErrorCodes.invalid || err.code === types.responseErrorCodes.protocolError)) {
+        throw new ValidationError('invalid page state');
+      }
       throw translate(e, `read ${def.name}`);
     }
   }

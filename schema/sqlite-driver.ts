@@ -154,7 +154,8 @@ export class SqliteDriver implements TableDriver {
         let ok: boolean;
         if ('ifNotExists' in cond) ok = current === null;
         else if ('ifExists' in cond) ok = current !== null;
-        else ok = current !== null && Object.entries(cond.if).every(([k, v]) => (current[k] ?? null) === v);
+        // As Cassandra does: a missing row has every column null, so `IF c = null` holds for it.
+        else ok = Object.entries(cond.if).every(([k, v]) => (current?.[k] ?? null) === v);
         if (!ok) return { applied: false };
         if (opts?.remove) this.deleteRow(def, key);
         else {

@@ -128,14 +128,34 @@ export class MachineStore {
       ({ applied } = await this.d.cas('machines', set, { if: { generation: expectedGeneration } }));
     } catch (e) {
       if (!(e instanceof UnknownOutcomeError)) throw e;
+      // Ours only if the row carries this very change: its generation and its `updated` stamp.
       const seen = await this.get(id, { serial: true });
-      applied = seen !== null && seen.generation === expectedGeneration + 1 && (change.desiredState === undefined || seen.desiredState === change.desiredState);
+      applied = seen !== null && seen.generation === expectedGeneration + 1 && seen.updated === now
+        && (change.desiredState === undefined || seen.desiredState === change.desiredState);
     }
     if (!applied) throw new ConflictError(`machine ${id} was changed by someone else (generation moved past ${expectedGeneration})`);
     const after = await this.get(id);
     if (!after) throw new ConflictError(`machine ${id} no longer exists`);
-    if (after.hostId) await this.mirrorToHost(after);
+    if (after.hostId) return (await this.mirrorUntilStable(id, after.hostId)) ?? after;
     return after;
+  }
+
+  /**
+   * Copy the machine's current spec into its host's partition until a re-read shows no newer
+   * generation: two writers mirroring concurrently both end by writing the newest spec, so a slow
+   * put of an older generation is always followed by a newer one. A machine purged meanwhile has
+   * its copy removed again, so a late put never resurrects it on the host.
+   */
+  async mirrorUntilStable(id: string, hostId: string): Promise<Machine | null> {
+    for (let i = 0; i < 10; i++) {
+      const m = await this.get(id);
+      if (!m || m.hostId !== hostId) { await this.removeFromHost(hostId, id); return null; }
+      await this.mirrorToHost(m);
+      const again = await this.get(id);
+      if (!again || again.hostId !== hostId) { await this.removeFromHost(hostId, id); return null; }
+      if (again.generation === m.generation) return again;
+    }
+    return this.get(id);
   }
 
   /** Copy the spec into the host's partition (what the agent polls). */
@@ -153,21 +173,19 @@ export class MachineStore {
    * never left behind (either the frontend sees the host, or this re-read sees the new spec).
    */
   async assignHost(id: string, hostId: string): Promise<boolean> {
+    const cur = await this.get(id);
+    if (!cur || cur.hostId !== null) return false;
     let applied: boolean;
     try {
-      ({ applied } = await this.d.cas('machines', { id, host_id: hostId }, { if: { host_id: null } }));
+      // `tenant` is in the condition because Cassandra applies `IF host_id = null` to a row that
+      // does not exist (a machine purged meanwhile) and would create a ghost row.
+      ({ applied } = await this.d.cas('machines', { id, host_id: hostId }, { if: { host_id: null, tenant: cur.tenant } }));
     } catch (e) {
       if (!(e instanceof UnknownOutcomeError)) throw e;
       applied = (await this.get(id, { serial: true }))?.hostId === hostId;
     }
     if (!applied) return false;
-    for (let i = 0; i < 5; i++) {
-      const m = await this.get(id);
-      if (!m) return true;
-      await this.mirrorToHost(m);
-      const again = await this.get(id);
-      if (!again || again.generation === m.generation) return true;
-    }
+    await this.mirrorUntilStable(id, hostId);
     return true;
   }
 
@@ -181,9 +199,10 @@ export class MachineStore {
 
   /** The machine is gone: its rows go (machine, tenant index, host partition). */
   async purge(m: Pick<Machine, 'id' | 'tenant' | 'hostId'>): Promise<void> {
-    if (m.hostId) await this.d.remove('machines_by_host', { host_id: m.hostId, machine_id: m.id });
+    // The host's copy goes last: while it exists the agent keeps retrying a purge that failed half-way.
     await this.d.remove('machines_by_tenant', { tenant: m.tenant, id: m.id });
     await this.d.remove('machines', { id: m.id });
+    if (m.hostId) await this.d.remove('machines_by_host', { host_id: m.hostId, machine_id: m.id });
   }
 
   /** The agent's read: every machine assigned to the host. */

@@ -126,6 +126,29 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
       assert.equal((await fx.store.machines.listOnHost('host-b')).length, 0);
     });
 
+    it('a condition on a missing row sees every column as null (the Cassandra rule, on both stores)', async () => {
+      const id = newId();
+      assert.equal((await fx.store.driver.cas('machines', { id, host_id: 'h' }, { if: { host_id: 'other' } })).applied, false);
+      assert.equal((await fx.raw('machines', 'id = ?', [id])).length, 0);
+      assert.equal((await fx.store.driver.cas('machines', { id, host_id: 'h' }, { if: { host_id: null } })).applied, true);
+      assert.equal((await fx.raw('machines', 'id = ?', [id]))[0]?.host_id, 'h');
+      assert.equal(await fx.store.machines.get(id), null, 'a row with no spec is not a machine');
+      await fx.store.driver.remove('machines', { id });
+    });
+
+    it('binding a purged machine to a host fails and leaves no ghost row; a late spec copy is taken back', async () => {
+      const m = await fx.store.machines.create({ tenant: 'tghost', name: 'gone', spec, desiredState: 'STARTED' });
+      await fx.store.machines.purge(m);
+      assert.equal(await fx.store.machines.assignHost(m.id, 'host-g'), false);
+      assert.equal((await fx.raw('machines', 'id = ?', [m.id])).length, 0);
+      const m2 = await fx.store.machines.create({ tenant: 'tghost', name: 'late', spec, desiredState: 'STARTED' });
+      assert.equal(await fx.store.machines.assignHost(m2.id, 'host-g'), true);
+      await fx.store.machines.purge({ ...m2, hostId: 'host-g' });
+      await fx.store.machines.mirrorToHost({ ...m2, hostId: 'host-g' }); // a slow writer's copy lands after the purge
+      assert.equal(await fx.store.machines.mirrorUntilStable(m2.id, 'host-g'), null);
+      assert.equal((await fx.raw('machines_by_host', 'host_id = ? AND machine_id = ?', ['host-g', m2.id])).length, 0);
+    });
+
     it('status and placement are written without touching the spec', async () => {
       const m = await fx.store.machines.create({ tenant: 'ta', name: 'st', spec, desiredState: 'STARTED' });
       await fx.store.machines.setPlacement(m.id, { attempts: 2, reason: 'no host has 1 free CPU', lastAttemptAt: 5 });

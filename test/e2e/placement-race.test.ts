@@ -66,6 +66,32 @@ function raceSuite(makeFixture: () => Promise<StoreFixture>) {
     await p1.stop();
     await p2.stop();
   });
+
+  it('a claim left behind by a failed binding is used, not doubled; one for a vanished machine is released', async function () {
+    this.timeout(60_000);
+    const { store } = fx;
+    // aarch64, so the unschedulable x86_64 machines of the test above cannot land here.
+    await store.hosts.register({ id: 'leak-0', name: 'leak-0', uri: 'test:///default', arch: 'aarch64', cpus: 4, memoryKiB: 8 * 1024 * 1024, labels: { pool: 'leak' } });
+    await store.hosts.acquireLease('leak-0', 'test', 600);
+    const req = { ...spec(1), cpuArch: 'aarch64', requirements: { pool: 'leak' } };
+    const stranded = await store.machines.create({ tenant: 'leak', name: 'stranded', spec: req, desiredState: 'STARTED' });
+    const vanished = await store.machines.create({ tenant: 'leak', name: 'vanished', spec: req, desiredState: 'STARTED' });
+    // A placer claimed for both, then died before binding either; one machine was then purged.
+    let h = (await store.hosts.get('leak-0'))!;
+    const c1 = await store.hosts.claim(h, stranded.id, { cpus: 1, memoryKiB: 256 * 1024 });
+    assert.ok(c1.ok);
+    h = c1.host;
+    assert.ok((await store.hosts.claim(h, vanished.id, { cpus: 1, memoryKiB: 256 * 1024 })).ok);
+    await store.machines.purge(vanished);
+    const p = new Placer({ store, config: placementConfig({ instanceId: 'p-leak', fullResyncMs: 1 }), log: silentLogger(), metrics: new SkybusMetrics() });
+    await p.runOnce(Date.now() + 60_000);
+    await p.runOnce(Date.now() + 60_002);
+    const after = (await store.hosts.get('leak-0'))!;
+    assert.equal((await store.machines.get(stranded.id))?.hostId, 'leak-0');
+    assert.deepEqual(Object.keys(after.allocations), [stranded.id], `the stranded claim is the binding; the vanished one is gone: ${JSON.stringify(after.allocations)} vanished=${vanished.id}`);
+    assert.equal(after.usedCpus, 1);
+    await p.stop();
+  });
 }
 
 describe('placement race', () => {

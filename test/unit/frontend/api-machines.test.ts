@@ -49,9 +49,21 @@ describe('frontend API: machines', function () {
     assert.equal((await footprint(h.store, 'acme')).events, 1);
   });
 
-  it('creates a machine with an inline configuration and kernel image, STOPPED, with user data', async () => {
-    const userData = Buffer.from('#cloud-config\n').toString('base64');
+  it('refuses an inline image from a non-administrator (it names a host file) and writes nothing', async () => {
+    const before = await footprint(h.store, 'acme');
     const res = await as(h.app, 'alice', 'post', '/api/machines').send({
+      name: 'sneaky', machineTemplate: {
+        machineConfig: { href: `/api/machineConfigs/${h.catalog.config}` },
+        machineImage: { imageLocation: '/var/lib/skybus/agent/h1/machines/other/root.qcow2', format: 'qcow2' },
+      },
+    }).expect(403);
+    assert.match(res.body.message, /only administrators may give an image inline/);
+    assert.deepEqual(await footprint(h.store, 'acme'), before);
+  });
+
+  it('creates a machine with an inline configuration and kernel image (administrator), STOPPED, with user data', async () => {
+    const userData = Buffer.from('#cloud-config\n').toString('base64');
+    const res = await as(h.app, 'root', 'post', '/api/machines').send({
       name: 'k', machineTemplate: {
         machineConfig: { cpu: 4, memory: 4194304, cpuArch: 'aarch64', disks: [{ capacity: 1048576, format: 'raw' }] },
         machineImage: { imageLocation: 'https://img.example/vmlinuz', format: 'kernel', initrd: '/boot/initrd', kernelCmdline: 'console=ttyS0', cpuArch: 'aarch64' },
