@@ -45,6 +45,8 @@ export async function settleJob(store: BusStore, job: Job, now = Date.now()): Pr
   const m = job.targetType === 'Machine' ? await store.machines.get(job.targetId) : null;
   const s = settle(job, m);
   if (s.state === job.state && s.statusMessage === job.statusMessage && s.progress === job.progress && s.returnCode === job.returnCode) return job;
-  await store.jobs.update(job.id, s, now);
+  // Only a terminal outcome is written back: progress is derived on every read anyway, and a reader
+  // working from an older view can then never overwrite a finished job with RUNNING.
+  if (isTerminal(s.state)) await store.jobs.update(job.id, s, now);
   return { ...job, ...s, updated: now };
 }

@@ -77,7 +77,8 @@ export class HypervisorAgent {
   private readonly written = new Map<string, string>();
   private readonly orphanSeen = new Map<string, number>();
   private readonly cpuPrev = new Map<string, { ts: number; cpuNs: number }>();
-  private readonly usage = new Map<string, { periodStart: number; cpuAtStart: number }>();
+  /** Per machine: the accounting period open now, CPU time counted in it, and the last counter value seen. */
+  private readonly usage = new Map<string, { periodStart: number; cpuUsedNs: number; lastCpuNs: number }>();
   private lastSnapshots = new Map<string, DomainSnapshot>();
   private lastMachines: HostMachine[] = [];
 
@@ -501,16 +502,24 @@ export class HypervisorAgent {
           machineId: m.machineId, hostId: this.config.hostId, ts: now, state, cpuTimeNs, cpuPercent: Math.round(cpuPercent * 100) / 100, memoryKiB: snap.memoryKiB,
         });
         let u = this.usage.get(m.machineId);
-        if (u && u.periodStart !== periodStart) {
-          // close the previous period with the CPU time used up to now
-          await this.store.telemetry.putUsage(this.usageRecord(m, u.periodStart, state, snap.cpuTimeNs - u.cpuAtStart));
-          u = undefined;
-        }
         if (!u) {
-          u = { periodStart, cpuAtStart: snap.cpuTimeNs };
+          // First sample in this process: continue the stored record of this period (agent restart,
+          // lease takeover) rather than overwrite it with a smaller count.
+          const stored = await this.store.telemetry.usageOf(m.tenant, m.machineId, periodStart);
+          u = { periodStart, cpuUsedNs: stored ? stored.cpuSeconds * 1e9 : 0, lastCpuNs: snap.cpuTimeNs };
           this.usage.set(m.machineId, u);
         }
-        await this.store.telemetry.putUsage(this.usageRecord(m, periodStart, state, snap.cpuTimeNs - u.cpuAtStart));
+        // CPU used since the last sample; a counter that went down means the guest was restarted.
+        const delta = snap.cpuTimeNs >= u.lastCpuNs ? snap.cpuTimeNs - u.lastCpuNs : snap.cpuTimeNs;
+        u.lastCpuNs = snap.cpuTimeNs;
+        u.cpuUsedNs += Math.max(0, delta);
+        if (u.periodStart !== periodStart) {
+          // close the previous period with what was counted up to now
+          await this.store.telemetry.putUsage(this.usageRecord(m, u.periodStart, state, u.cpuUsedNs));
+          u.periodStart = periodStart;
+          u.cpuUsedNs = 0;
+        }
+        await this.store.telemetry.putUsage(this.usageRecord(m, periodStart, state, u.cpuUsedNs));
       } catch (e) {
         this.log.warn({ machineId: m.machineId, err: msg(e) }, 'monitoring sample not recorded');
       }

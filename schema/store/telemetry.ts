@@ -75,6 +75,16 @@ export class TelemetryStore {
     });
   }
 
+  /** One machine's record for one period (null if none yet). */
+  async usageOf(tenant: string, machineId: string, periodStart: number): Promise<UsageRecord | null> {
+    const r = await this.d.get('usage_records', { tenant, day: dayOf(periodStart), machine_id: machineId, period_start: periodStart });
+    if (!r || r.host_id === null) return null;
+    return {
+      tenant, machineId, periodStart, periodSeconds: r.period_seconds as number, hostId: r.host_id as string, state: r.state as string,
+      vcpus: r.vcpus as number, memoryKiB: r.memory_kib as number, cpuSeconds: r.cpu_seconds as number,
+    };
+  }
+
   async usage(tenant: string, day: string): Promise<UsageRecord[]> {
     checkDay(day);
     const rows = await collectPages((pageState) => this.d.select('usage_records', { tenant, day }, { limit: 1000, pageState }));

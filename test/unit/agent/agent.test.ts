@@ -344,6 +344,24 @@ describe('agent: reconciling libvirt test-driver hosts', function () {
     assert.equal(new Set(all.map((d) => d.name)).size, 4);
   });
 
+  it('accounting continues across an agent restart instead of counting the period again from zero', async () => {
+    const shared = await host('h1');
+    const pause = () => new Promise((res) => setTimeout(res, 40));
+    const a1 = await agent('h1', {}, shared);
+    const m = await placed('h1');
+    await settled(a1, m.id, 'STARTED');
+    for (let i = 0; i < 3; i++) { await pause(); await a1.runOnce(); }
+    const record = async () => (await store.telemetry.usage('acme', dayOf(Date.now()))).filter((u) => u.machineId === m.id);
+    const [before] = await record();
+    assert.ok(before && before.cpuSeconds > 0, 'CPU time was counted');
+    await a1.stop();
+    const a2 = await agent('h1', {}, shared);
+    await pause();
+    await a2.runOnce();
+    const after = (await record()).find((u) => u.periodStart === before.periodStart);
+    if (after) assert.ok(after.cpuSeconds >= before.cpuSeconds, `period restarted from zero: ${after.cpuSeconds} < ${before.cpuSeconds}`);
+  });
+
   it('reports an orphan domain, and destroys it under the destroy policy', async () => {
     const shared = await host('h1');
     const orphanId = newId();
