@@ -84,6 +84,7 @@ export class HypervisorAgent {
 
   private registered = false;
   private leaseHeld = false;
+  private leaseSafeUntil = 0;
   private cycles = 0;
   private lastMetricsAt = 0;
   private lastAnnounceAt = 0;
@@ -172,6 +173,7 @@ export class HypervisorAgent {
     if (!this.registered) await this.register();
 
     const had = this.leaseHeld;
+    const renewStart = Date.now();
     const held = had
       ? await this.store.hosts.renewLease(this.config.hostId, this.holder, this.config.leaseTtlSeconds)
       : await this.store.hosts.acquireLease(this.config.hostId, this.holder, this.config.leaseTtlSeconds);
@@ -187,6 +189,9 @@ export class HypervisorAgent {
       this.forget();
     }
     report.leaseHeld = true;
+    // Act only while the lease surely holds: a cycle that outlasts two thirds of it stops acting
+    // until the next renewal, so a standby agent that took over never races this one.
+    this.leaseSafeUntil = renewStart + (this.config.leaseTtlSeconds * 1000 * 2) / 3;
     await this.announce();
 
     this.cycles++;
@@ -204,9 +209,15 @@ export class HypervisorAgent {
     report.domains = byUuid.size;
     const claimed = new Set<string>();
     const snapshots = new Map<string, DomainSnapshot>();
+    let outlasted = false;
     for (const m of machines) {
       claimed.add(domainName(this.config.domainPrefix, m.machineId));
       claimed.add(m.machineId.toLowerCase());
+      if (outlasted || Date.now() >= this.leaseSafeUntil) {
+        if (!outlasted) this.log.warn('this cycle outlasted the safe part of the host lease: the rest waits for the next renewal');
+        outlasted = true;
+        continue;
+      }
       try {
         const snap = await this.reconcileMachine(m, byUuid, byName, report);
         if (snap) snapshots.set(m.machineId, snap);
@@ -216,6 +227,7 @@ export class HypervisorAgent {
       }
     }
     for (const d of byUuid.values()) {
+      if (outlasted) break;
       if (claimed.has(d.name) || claimed.has(d.uuid)) continue;
       try { await this.handleOrphan(d, report); } catch (e) { this.log.error({ domain: d.name, err: msg(e) }, 'orphan handling failed'); }
     }

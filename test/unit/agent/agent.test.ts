@@ -45,6 +45,15 @@ class FaultyHost extends LibvirtHost {
   }
 }
 
+/** A host whose define takes a while (a slow disk, a busy libvirtd). */
+class SlowHost extends LibvirtHost {
+  delayMs = 0;
+  override async define(xml: string): Promise<void> {
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    return super.define(xml);
+  }
+}
+
 describe('agent: reconciling libvirt test-driver hosts', function () {
   this.timeout(20_000);
   let dir: string;
@@ -274,6 +283,23 @@ describe('agent: reconciling libvirt test-driver hosts', function () {
     assert.ok(!existsSync(machinePaths(a.config.workDir, m.id).dir), 'files removed');
     await a.runOnce();
     assert.equal((await store.hosts.get('h1'))!.usedCpus, 0, 'not released twice');
+  });
+
+  it('stops acting in a cycle that outlasts the safe part of its lease, and goes on after renewing', async () => {
+    const cfg = config('h1', { leaseTtlSeconds: 3, intervalMs: 1000 });
+    const slow = new SlowHost(cfg.libvirtUri);
+    await slow.connect();
+    cleanups.push(() => slow.close());
+    const a = new HypervisorAgent({ store, config: cfg, libvirt: slow }); // no loop: cycles by hand
+    cleanups.push(() => a.stop());
+    await a.runOnce(); // registers the host, takes the lease
+    const ms = [await placed('h1'), await placed('h1'), await placed('h1')];
+    slow.delayMs = 1200; // two defines take longer than 2 s, two thirds of the 3 s lease
+    const first = await a.runOnce();
+    assert.equal(first.actions.length, 2, 'the third machine waits for the next renewal');
+    slow.delayMs = 0;
+    await a.runOnce();
+    for (const m of ms) assert.equal((await dom(slow, m.id))?.state, 'running');
   });
 
   it('isolates a failing machine, reports the error, retries and recovers', async () => {
