@@ -86,6 +86,18 @@ describe('the skybus command', function () {
     }
   });
 
+  it('schema migrate is idempotent and host list shows the test host alive', () => {
+    const migrated = run('schema', 'migrate');
+    assert.equal(migrated.status, 0, migrated.stderr);
+    assert.match(migrated.stdout, /schema up to date \(\d+ migrations\)/);
+    const hosts = run('host', 'list', '--json');
+    assert.equal(hosts.status, 0, hosts.stderr);
+    const rows = JSON.parse(hosts.stdout) as { alive: string; cpus: string }[];
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].alive, 'yes');
+    assert.match(rows[0].cpus, /^\d+\/16$/);
+  });
+
   it('admin commands add a user who can then log in', () => {
     const added = run('user', 'add', 'dave', '--tenant', 'acme', '--password', 'dave-password-1');
     assert.equal(added.status, 0, added.stderr);
