@@ -59,7 +59,7 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
           `  CIMI API:  ${fe.url}/api/cloudEntryPoint`,
           `  login:     ${login.user} / ${login.password ?? '(password set earlier; reset with: skybus user passwd admin)'}`,
           `  try:       curl -u ${login.user}:${login.password ?? 'PASSWORD'} ${fe.url}/api/machines`,
-          `             SKYBUS_URL=${fe.url} SKYBUS_USER=${login.user} SKYBUS_PASSWORD=... skybus machine create --config small --image tiny-linux --wait`,
+          `             SKYBUS_URL=${fe.url} SKYBUS_USER=${login.user} SKYBUS_PASSWORD=... node dist/cli/skybus.js machine create --config small --image tiny-linux --wait`,
           `  metrics:   ${fe.url}/metrics`,
           'Stop with Ctrl-C.',
           '',
