@@ -33,6 +33,7 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+export DEBIAN_FRONTEND=noninteractive
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install.sh: installing ${missing[*]}"
   # Wait for a concurrent apt/dpkg run to release its locks (up to 10 min).
