@@ -4,7 +4,8 @@
  * machines_by_host is the copy of the spec each agent polls; placement_requests is a time-bucketed
  * log of machines to place (rows expire, never deleted).
  */
-import { ConflictError, UnknownOutcomeError, ValidationError } from '../../errors/registry.js';
+import { randomUUID } from 'node:crypto';
+import { ConflictError, UnavailableError, UnknownOutcomeError, ValidationError } from '../../errors/registry.js';
 import { checkId, newId } from '../ids.js';
 import { collectPages, fromJson, toJson } from '../json-column.js';
 import type { Row, TableDriver } from '../table-driver.js';
@@ -117,7 +118,8 @@ export class MachineStore {
   async updateSpec(id: string, expectedGeneration: number, change: SpecChange, now = Date.now()): Promise<Machine> {
     const cur = await this.get(id);
     if (!cur) throw new ConflictError(`machine ${id} no longer exists`);
-    const set: Row = { id, generation: expectedGeneration + 1, updated: now };
+    const changeId = randomUUID();
+    const set: Row = { id, generation: expectedGeneration + 1, updated: now, change_id: changeId };
     if (change.desiredState !== undefined) set.desired_state = change.desiredState;
     if (change.restartSeq !== undefined) set.restart_seq = change.restartSeq;
     if (change.name !== undefined) { checkText(change.name, 'name', NAME_MAX); set.name = change.name; }
@@ -128,10 +130,11 @@ export class MachineStore {
       ({ applied } = await this.d.cas('machines', set, { if: { generation: expectedGeneration } }));
     } catch (e) {
       if (!(e instanceof UnknownOutcomeError)) throw e;
-      // Ours only if the row carries this very change: its generation and its `updated` stamp.
-      const seen = await this.get(id, { serial: true });
-      applied = seen !== null && seen.generation === expectedGeneration + 1 && seen.updated === now
-        && (change.desiredState === undefined || seen.desiredState === change.desiredState);
+      // Ours only if the row carries this very change.
+      const seen = await this.d.get('machines', { id }, { serial: true });
+      applied = seen !== null && seen.change_id === changeId;
+      // Not ours and nobody else's either: the store did not take it; the caller may simply retry.
+      if (!applied && seen?.generation === expectedGeneration) throw new UnavailableError(`machine ${id}: the store timed out and the change was not applied; try again`);
     }
     if (!applied) throw new ConflictError(`machine ${id} was changed by someone else (generation moved past ${expectedGeneration})`);
     const after = await this.get(id);
