@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { StoreConfig } from '../config/store-config.js';
+import { ConfigError } from '../errors/registry.js';
 import { buildApp } from '../frontend/app.js';
 import { parseConfigBody, parseImageBody } from '../frontend/catalog-bodies.js';
 import { hashPassword } from '../frontend/auth/passwords.js';
@@ -25,8 +26,11 @@ export interface Running { stop(): Promise<void> }
 export async function startFrontend(store: BusStore, cfg: FrontendConfig, log: Logger, metrics: SkybusMetrics): Promise<{ server: Server; url: string } & Running> {
   const app = buildApp({ store, auth: localBasicAuth(store), log, metrics, config: cfg });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(cfg.listenPort, cfg.listenHost, () => resolve(s));
-    s.once('error', reject);
+    const fail = (e: NodeJS.ErrnoException) => reject(
+      e.code === 'EADDRINUSE' ? new ConfigError(`${cfg.listenHost}:${cfg.listenPort} is already in use: choose another port with --port`)
+        : e.code === 'EADDRNOTAVAIL' || e.code === 'EACCES' ? new ConfigError(`cannot listen on ${cfg.listenHost}:${cfg.listenPort} (${e.code})`) : e);
+    // Express 5 calls the listen callback with the error when listening fails.
+    const s = app.listen(cfg.listenPort, cfg.listenHost, (err?: Error) => (err ? fail(err as NodeJS.ErrnoException) : resolve(s)));
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.listenPort;

@@ -77,6 +77,7 @@ describe('the skybus command', function () {
       [['user', 'add', 'Bad Name!', '--password', 'longenough'], 1, /user name must be/],
       [['config', 'add', '--name', 'x', '--cpu', '0', '--memory-mib', '512'], 1, /--cpu must be a positive integer/],
       [['all', '--agents', '0'], 2, /--agents must be 1..1000/],
+      [['frontend', '--port', String(new URL(env.SKYBUS_URL!).port)], 1, /is already in use: choose another port/],
     ];
     for (const [args, code, message] of cases) {
       const r = run(...args);
