@@ -6,9 +6,16 @@ import { frontendConfigFromEnv } from '../frontend/config.js';
 import { agentConfig } from '../hypervisor-agent/config.js';
 import { writeTestHost } from '../hypervisor-agent/test-host.js';
 import { createLogger } from '../observability/logger.js';
+import { serveMetrics } from '../observability/metrics-server.js';
 import { placementConfig, type PlacementPolicy } from '../placement/config.js';
 import { SkybusMetrics, ensureAdmin, openBus, seedCatalog, startAgent, startFrontend, startPlacement, type Running } from './roles.js';
 import { defaultDataDir, storeConfigOf, storeOptions } from './skybus.js';
+
+function metricsOptions<T>(y: Argv<T>) {
+  return y
+    .option('metrics-port', { type: 'number', describe: 'serve Prometheus /metrics on this port (0: any free port)' })
+    .option('metrics-host', { type: 'string', default: '127.0.0.1' });
+}
 
 function untilSignal(parts: Running[], close: () => Promise<void>, log: ReturnType<typeof createLogger>): Promise<void> {
   return new Promise((resolve) => {
@@ -77,20 +84,32 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
       process.stdout.write(`Skybus frontend at ${fe.url}/api/cloudEntryPoint\n`);
       await untilSignal([fe], () => store.close(), log);
     })
-    .command('placement', 'run a placement instance (any number may run at once)', (a) => storeOptions(a)
+    .command('placement', 'run a placement instance (any number may run at once)', (a) => metricsOptions(storeOptions(a))
       .option('policy', { type: 'string', choices: ['packing', 'striping'], default: 'packing' })
-      .option('cpu-ratio', { type: 'number', default: 4 })
-      .option('ram-ratio', { type: 'number', default: 1 }),
+      .option('cpu-ratio', { type: 'number', default: 4, describe: 'vCPUs placed per host CPU' })
+      .option('ram-ratio', { type: 'number', default: 1, describe: 'memory placed per byte of host memory' })
+      .option('interval-ms', { type: 'number', default: 500, describe: 'pause between idle cycles' }),
     async (a) => {
+      const cfg = placementConfig({ policy: a.policy as PlacementPolicy, cpuAllocationRatio: a['cpu-ratio'], ramAllocationRatio: a['ram-ratio'], intervalMs: a['interval-ms'] });
       const log = createLogger();
+      const metrics = new SkybusMetrics({ defaults: true });
       const store = await openBus(storeConfigOf(a), log);
-      const p = startPlacement(store, placementConfig({ policy: a.policy as PlacementPolicy, cpuAllocationRatio: a['cpu-ratio'], ramAllocationRatio: a['ram-ratio'] }), log, new SkybusMetrics({ defaults: true }));
-      await untilSignal([p], () => store.close(), log);
+      const parts: Running[] = [startPlacement(store, cfg, log, metrics)];
+      if (a['metrics-port'] !== undefined) {
+        const m = await serveMetrics(metrics, a['metrics-host'], a['metrics-port']);
+        parts.push(m);
+        process.stdout.write(`Prometheus metrics at ${m.url}\n`);
+      }
+      await untilSignal(parts, () => store.close(), log);
     })
-    .command('agent', 'run the hypervisor agent of one host', (a) => storeOptions(a)
+    .command('agent', 'run the hypervisor agent of one host', (a) => metricsOptions(storeOptions(a))
       .option('host-id', { type: 'string', describe: 'this host\'s id (default: hostname)' })
       .option('libvirt-uri', { type: 'string', default: 'qemu:///system' })
-      .option('label', { type: 'array', string: true, default: [] as string[], describe: 'host label key=value (repeatable)' }),
+      .option('label', { type: 'array', string: true, default: [] as string[], describe: 'host label key=value (repeatable)' })
+      .option('work-dir', { type: 'string', describe: 'overlay disks, save files, console logs (default ~/.skybus/agent/<host>)' })
+      .option('orphan-policy', { type: 'string', choices: ['report', 'destroy'], default: 'report', describe: 'what to do with Skybus domains that have no machine' })
+      .option('interval-ms', { type: 'number', default: 1000 })
+      .option('stop-grace-ms', { type: 'number', default: 30000, describe: 'graceful shutdown time before a forced stop' }),
     async (a) => {
       const labels: Record<string, string> = {};
       for (const l of a.label) {
@@ -98,9 +117,19 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
         if (!k || v.length === 0) throw Object.assign(new Error(`--label must be key=value, got '${l}'`), { usage: true });
         labels[k] = v.join('=');
       }
+      const cfg = agentConfig({
+        hostId: a['host-id'], libvirtUri: a['libvirt-uri'], labels, workDir: a['work-dir'], orphanPolicy: a['orphan-policy'] as 'report' | 'destroy',
+        intervalMs: a['interval-ms'], stopGraceMs: a['stop-grace-ms'],
+      });
       const log = createLogger();
+      const metrics = new SkybusMetrics({ defaults: true });
       const store = await openBus(storeConfigOf(a), log);
-      const agent = await startAgent(store, agentConfig({ hostId: a['host-id'], libvirtUri: a['libvirt-uri'], labels }), log, new SkybusMetrics({ defaults: true }));
-      await untilSignal([agent], () => store.close(), log);
+      const parts: Running[] = [await startAgent(store, cfg, log, metrics)];
+      if (a['metrics-port'] !== undefined) {
+        const m = await serveMetrics(metrics, a['metrics-host'], a['metrics-port']);
+        parts.push(m);
+        process.stdout.write(`Prometheus metrics at ${m.url}\n`);
+      }
+      await untilSignal(parts, () => store.close(), log);
     });
 }
