@@ -15,8 +15,10 @@ if [ -z "${SKYBUS_CASSANDRA_CONTACT_POINTS:-}" ]; then
     started_cassandra=1
   fi
 fi
+started_cluster=0
 cleanup() {
   if [ "$started_cassandra" = 1 ]; then bash scripts/cassandra/ctl.sh stop || true; fi
+  if [ "$started_cluster" = 1 ]; then bash scripts/cassandra/ctl.sh stop --cluster || true; fi
 }
 trap cleanup EXIT
 
@@ -39,7 +41,21 @@ npx mocha --reporter spec --exit \
   'dist/test/e2e/**/*.test.js' 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 set -e
-count() { sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -Eo "^ +[0-9]+ $1" | grep -Eo '[0-9]+' | tail -1 || true; }
+
+# Fault tests on a three-node ring (RF=3, QUORUM): only when this script runs Cassandra itself
+# (an external cluster's nodes cannot be killed from here).
+if [ "$rc" -eq 0 ] && [ -z "${SKYBUS_CASSANDRA_CONTACT_POINTS:-}" ] && [ "$started_cassandra" = 1 ]; then
+  bash scripts/cassandra/ctl.sh stop
+  started_cassandra=0
+  bash scripts/cassandra/ctl.sh start --cluster
+  started_cluster=1
+  bash scripts/cassandra/ctl.sh wait --cluster --timeout 240
+  set +e
+  SKYBUS_FAULTS=1 npx mocha --reporter spec --exit 'dist/test/faults/**/*.test.js' 2>&1 | tee -a "$out"
+  rc=${PIPESTATUS[0]}
+  set -e
+fi
+count() { sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -Eo "^ +[0-9]+ $1" | grep -Eo '[0-9]+' | awk '{ s += $1 } END { print s + 0 }' || true; }
 passed=$(count passing); failed=$(count failing); skipped=$(count pending)
 rm -f "$out"
 echo "skybus: whole suite took $(( $(date +%s) - t0 )) s"
