@@ -44,6 +44,22 @@ function translate(e: unknown, what: string): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
+/**
+ * Every live node must know a new table before anyone writes to it, or a write coordinated by a
+ * node that has not seen it yet fails with "Unknown CF". The driver waits a little after DDL; on a
+ * busy ring that is not always enough, so wait here until all nodes report the same schema version.
+ */
+async function waitForSchemaAgreement(client: cassandra.Client, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // checkSchemaAgreement exists in the driver but is missing from its type definitions.
+    const metadata = client.metadata as unknown as { checkSchemaAgreement(): Promise<boolean> };
+    if (await metadata.checkSchemaAgreement().catch(() => false)) return;
+    if (Date.now() > deadline) throw new UnavailableError('Cassandra nodes do not agree on the schema');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export class CassandraDriver implements TableDriver {
   readonly kind = 'cassandra' as const;
   readonly client: cassandra.Client;
@@ -73,6 +89,7 @@ export class CassandraDriver implements TableDriver {
       await admin.connect();
       const repl = Object.entries(o.replication).map(([k, v]) => `'${k}': ${typeof v === 'number' ? v : `'${v}'`}`).join(', ');
       await admin.execute(`CREATE KEYSPACE IF NOT EXISTS ${o.keyspace} WITH replication = {${repl}}`);
+      await waitForSchemaAgreement(admin);
     } catch (e) {
       await admin.shutdown().catch(() => undefined);
       throw translate(e, `connect to Cassandra at ${o.contactPoints.join(',')}`);
@@ -103,6 +120,7 @@ export class CassandraDriver implements TableDriver {
       const msg = (e as Error).message ?? '';
       if (!(stmt.kind === 'addColumn' && /already exist|conflicts with an existing column/i.test(msg))) throw translate(e, 'apply schema');
     }
+    await waitForSchemaAgreement(this.client);
     if (stmt.kind === 'createTable') this.define(stmt.table);
     else {
       const t = this.def(stmt.table);

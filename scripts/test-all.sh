@@ -47,6 +47,8 @@ set -e
 if [ "$rc" -eq 0 ] && [ -z "${SKYBUS_CASSANDRA_CONTACT_POINTS:-}" ] && [ "$started_cassandra" = 1 ]; then
   bash scripts/cassandra/ctl.sh stop
   started_cassandra=0
+  # A fresh ring every time: a node killed by an earlier run may come back with stale schema.
+  bash scripts/cassandra/ctl.sh wipe --cluster
   bash scripts/cassandra/ctl.sh start --cluster
   started_cluster=1
   bash scripts/cassandra/ctl.sh wait --cluster --timeout 240
