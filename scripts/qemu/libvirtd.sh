@@ -23,13 +23,14 @@ pid_of() { # name -> prints pid if the daemon from its pid file is alive
 
 virsh_ok() { timeout 10 virsh -c "$URI" version >/dev/null 2>&1; }
 
-start() {
-  if [ "$(id -u)" != 0 ]; then echo "libvirtd.sh: must run as root" >&2; exit 1; fi
+start_once() {
   mkdir -p "$LOGDIR/qemu" "$RUNDIR" /var/lib/libvirt/qemu
   if ! pid_of virtlogd >/dev/null; then
+    rm -f /run/virtlogd.pid
     LIBVIRT_LOG_OUTPUTS="3:file:$LOGDIR/virtlogd.log" virtlogd -d
   fi
   if ! pid_of libvirtd >/dev/null; then
+    rm -f /run/libvirtd.pid
     LIBVIRT_LOG_OUTPUTS="3:file:$LOGDIR/libvirtd.log" libvirtd -d
   fi
   for _ in $(seq 1 60); do
@@ -39,7 +40,20 @@ start() {
     fi
     sleep 0.5
   done
-  echo "libvirtd.sh: $URI did not answer within 30 s; see $LOGDIR/libvirtd.log" >&2
+  return 1
+}
+
+start() {
+  if [ "$(id -u)" != 0 ]; then echo "libvirtd.sh: must run as root" >&2; exit 1; fi
+  start_once && return 0
+  # Once seen after the daemons were killed: a start that never answers. Clear everything and retry.
+  echo "libvirtd.sh: $URI did not answer within 30 s; restarting the daemons once" >&2
+  pkill -9 -x libvirtd 2>/dev/null || true
+  pkill -9 -x virtlogd 2>/dev/null || true
+  sleep 1
+  rm -f /run/libvirtd.pid /run/virtlogd.pid
+  start_once && return 0
+  echo "libvirtd.sh: $URI did not answer; see $LOGDIR/libvirtd.log" >&2
   tail -n 20 "$LOGDIR/libvirtd.log" >&2 2>/dev/null || true
   return 1
 }
