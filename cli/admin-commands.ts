@@ -6,7 +6,7 @@ import { hashPassword } from '../frontend/auth/passwords.js';
 import { parseConfigBody, parseImageBody } from '../frontend/catalog-bodies.js';
 import { openStore, type BusStore } from '../schema/bus-store.js';
 import { table } from './output.js';
-import { storeConfigOf, storeOptions, type StoreArgs } from './skybus.js';
+import { storeConfigOf, storeOptions, type StoreArgs } from './store-options.js';
 
 async function withStore<R>(a: StoreArgs, fn: (s: BusStore) => Promise<R>): Promise<R> {
   const s = await openStore(storeConfigOf(a));

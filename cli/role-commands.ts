@@ -8,8 +8,10 @@ import { writeTestHost } from '../hypervisor-agent/test-host.js';
 import { createLogger } from '../observability/logger.js';
 import { serveMetrics } from '../observability/metrics-server.js';
 import { placementConfig, type PlacementPolicy } from '../placement/config.js';
-import { SkybusMetrics, ensureAdmin, openBus, seedCatalog, startAgent, startFrontend, startPlacement, type Running } from './roles.js';
-import { defaultDataDir, storeConfigOf, storeOptions } from './skybus.js';
+import { SkybusMetrics } from '../observability/metrics.js';
+import { defaultDataDir } from '../config/store-config.js';
+import { ensureAdmin, openBus, seedCatalog, startAgent, startFrontend, startPlacement, type Running } from './roles.js';
+import { storeConfigOf, storeOptions } from './store-options.js';
 
 function metricsOptions<T>(y: Argv<T>) {
   return y

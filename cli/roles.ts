@@ -16,7 +16,7 @@ import type { FrontendConfig } from '../frontend/config.js';
 import { HypervisorAgent } from '../hypervisor-agent/agent.js';
 import type { AgentConfig } from '../hypervisor-agent/config.js';
 import type { Logger } from '../observability/logger.js';
-import { SkybusMetrics } from '../observability/metrics.js';
+import type { SkybusMetrics } from '../observability/metrics.js';
 import type { PlacementConfig } from '../placement/config.js';
 import { Placer } from '../placement/placer.js';
 import { openStore, type BusStore } from '../schema/bus-store.js';
@@ -85,4 +85,3 @@ export async function openBus(cfg: StoreConfig, log: Logger): Promise<BusStore> 
   return store;
 }
 
-export { SkybusMetrics };

@@ -1,27 +1,11 @@
 #!/usr/bin/env node
 /** The one Skybus executable: run any role or all of them, plus admin and user commands. */
 import { hideBin } from 'yargs/helpers';
-import yargs, { type Argv } from 'yargs';
-import { defaultDataDir, storeConfigFromEnv } from '../config/store-config.js';
+import yargs from 'yargs';
 import { isSkybusError } from '../errors/registry.js';
-import { createLogger } from '../observability/logger.js';
 import { machineCommands } from './machine-commands.js';
 import { adminCommands } from './admin-commands.js';
 import { roleCommands } from './role-commands.js';
-
-export interface StoreArgs { store?: string; 'db-path'?: string }
-
-export function storeOptions<T>(y: Argv<T>) {
-  return y
-    .option('store', { type: 'string', choices: ['embedded', 'cassandra'], describe: 'where the bus lives (default: embedded, or cassandra when SKYBUS_CASSANDRA_CONTACT_POINTS is set)' })
-    .option('db-path', { type: 'string', describe: 'embedded store file (default $SKYBUS_DATA_DIR/bus.sqlite)' });
-}
-
-export function storeConfigOf(a: StoreArgs) {
-  return storeConfigFromEnv(process.env, { store: a.store, dbPath: a['db-path'] });
-}
-
-export { defaultDataDir, createLogger };
 
 async function main(): Promise<void> {
   let cli = yargs(hideBin(process.argv))

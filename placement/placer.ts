@@ -104,8 +104,7 @@ export class Placer {
       await this.refreshHosts();
       await this.releaseLeakedClaims(bound);
     }
-    const forgetBefore = now;
-    for (const [id, until] of this.done) if (until < forgetBefore) this.done.delete(id);
+    for (const [id, until] of this.done) if (until < now) this.done.delete(id);
   }
 
   private async refreshHosts(): Promise<void> {

@@ -120,7 +120,13 @@ export class HostStore {
       const now = await this.get(seen.id, { serial: true });
       applied = now?.allocations[machineId]?.claimId === claimId;
     }
-    if (applied) return { ok: true, host: (await this.get(seen.id))!, claimId };
+    // What we wrote is what the row now holds: no need to read it back.
+    if (applied) {
+      return {
+        ok: true, claimId,
+        host: { ...seen, generation: seen.generation + 1, usedCpus: row.used_cpus as number, usedMemoryKiB: row.used_memory_kib as number, allocations, updated: row.updated as number },
+      };
+    }
     return { ok: false, host: await this.get(seen.id, { serial: true }), reason: 'conflict' };
   }
 

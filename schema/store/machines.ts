@@ -116,8 +116,7 @@ export class MachineStore {
    * mirror it into the host's partition when the machine is placed.
    */
   async updateSpec(id: string, expectedGeneration: number, change: SpecChange, now = Date.now()): Promise<Machine> {
-    const cur = await this.get(id);
-    if (!cur) throw new ConflictError(`machine ${id} no longer exists`);
+    checkId(id, 'machine id');
     const changeId = randomUUID();
     const set: Row = { id, generation: expectedGeneration + 1, updated: now, change_id: changeId };
     if (change.desiredState !== undefined) set.desired_state = change.desiredState;
@@ -136,10 +135,14 @@ export class MachineStore {
       // Not ours and nobody else's either: the store did not take it; the caller may simply retry.
       if (!applied && seen?.generation === expectedGeneration) throw new UnavailableError(`machine ${id}: the store timed out and the change was not applied; try again`);
     }
-    if (!applied) throw new ConflictError(`machine ${id} was changed by someone else (generation moved past ${expectedGeneration})`);
+    if (!applied) {
+      // A missing row fails the condition too (its generation is null): say which it was.
+      if (!(await this.get(id))) throw new ConflictError(`machine ${id} no longer exists`);
+      throw new ConflictError(`machine ${id} was changed by someone else (generation moved past ${expectedGeneration})`);
+    }
     const after = await this.get(id);
     if (!after) throw new ConflictError(`machine ${id} no longer exists`);
-    if (after.hostId) return (await this.mirrorUntilStable(id, after.hostId)) ?? after;
+    if (after.hostId) return (await this.mirrorUntilStable(id, after.hostId, after)) ?? after;
     return after;
   }
 
@@ -149,14 +152,16 @@ export class MachineStore {
    * put of an older generation is always followed by a newer one. A machine purged meanwhile has
    * its copy removed again, so a late put never resurrects it on the host.
    */
-  async mirrorUntilStable(id: string, hostId: string): Promise<Machine | null> {
+  async mirrorUntilStable(id: string, hostId: string, known?: Machine): Promise<Machine | null> {
+    let m: Machine | null = known ?? null;
     for (let i = 0; i < 10; i++) {
-      const m = await this.get(id);
+      m ??= await this.get(id);
       if (!m || m.hostId !== hostId) { await this.removeFromHost(hostId, id); return null; }
       await this.mirrorToHost(m);
       const again = await this.get(id);
       if (!again || again.hostId !== hostId) { await this.removeFromHost(hostId, id); return null; }
       if (again.generation === m.generation) return again;
+      m = again;
     }
     return this.get(id);
   }
@@ -188,7 +193,7 @@ export class MachineStore {
       applied = (await this.get(id, { serial: true }))?.hostId === hostId;
     }
     if (!applied) return false;
-    await this.mirrorUntilStable(id, hostId);
+    await this.mirrorUntilStable(id, hostId, { ...cur, hostId });
     return true;
   }
 

@@ -12,6 +12,7 @@ import { openStore, type BusStore } from '../../../schema/bus-store.js';
 import { newId } from '../../../schema/ids.js';
 import { dayOf } from '../../../schema/store/telemetry.js';
 import type { DesiredState, ImageRef, Machine, MachineSpec } from '../../../schema/types.js';
+import { until as poll } from '../../helpers/until.js';
 
 const GiB = 1024 * 1024;
 const kernel: ImageRef = { id: 'img-k', name: 'tiny', format: 'kernel', location: '/nonexistent/vmlinuz', initrd: '/nonexistent/initrd', cmdline: 'console=ttyS0', cpuArch: 'x86_64' };
@@ -20,15 +21,7 @@ function spec(cpu = 1, memoryKiB = 256 * 1024, image: ImageRef | null = null): M
   return { cpu, memoryKiB, cpuArch: 'x86_64', image, disks: [], userData: 'aGVsbG8=', requirements: {} };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 5000) => poll(what, timeoutMs, fn, 20);
 
 /** A guest that ignores the ACPI power button (the test driver's shutdown always succeeds at once). */
 class StubbornHost extends LibvirtHost {

@@ -12,19 +12,12 @@ import { agentConfig } from '../../../hypervisor-agent/config.js';
 import { machinePaths } from '../../../hypervisor-agent/domain-xml.js';
 import { openStore, type BusStore } from '../../../schema/bus-store.js';
 import type { DesiredState, Machine } from '../../../schema/types.js';
+import { until as poll } from '../../helpers/until.js';
 
 const GUEST = process.env.SKYBUS_GUEST_DIR ?? join(homedir(), '.cache', 'skybus', 'guest');
 const enabled = process.env.SKYBUS_AGENT_QEMU === '1' && existsSync(join(GUEST, 'vmlinuz'));
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number) => poll(what, timeoutMs, fn, 200);
 
 (enabled ? describe : describe.skip)('agent: real QEMU guest (opt-in)', function () {
   this.timeout(180_000);
