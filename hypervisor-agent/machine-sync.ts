@@ -1,0 +1,185 @@
+/**
+ * One machine per call: observe its domain, decide (decide.ts), take the action, observe again,
+ * record the outcome as an event and ALWAYS write its status. Deletion ends here too (finishDelete:
+ * claim released, status DELETED, rows purged).
+ */
+import type { Logger } from '../observability/logger.js';
+import type { SkybusMetrics } from '../observability/metrics.js';
+import type { BusStore } from '../schema/bus-store.js';
+import type { HostMachine, MachineState, MachineStatus } from '../schema/types.js';
+import type { AgentConfig } from './config.js';
+import type { CycleReport } from './cycle-report.js';
+import {
+  decide, isConverged, observedState, rememberAfter, settleMemory,
+  type Action, type MachineMemory, type Observed,
+} from './decide.js';
+import { hasSaveFile } from './disks.js';
+import type { DomainIndex } from './domain-index.js';
+import { domainName } from './domain-xml.js';
+import { errorText } from './error-text.js';
+import type { AgentEvents } from './event-log.js';
+import type { DomainSnapshot, LibvirtHost } from './libvirt-host.js';
+import { takeAction } from './machine-actions.js';
+
+interface MachineLocal extends MachineMemory {
+  error: string | null;
+  lastState: MachineState | null;
+}
+
+export interface MachineSyncDeps {
+  store: BusStore;
+  config: AgentConfig;
+  host: LibvirtHost;
+  events: AgentEvents;
+  log: Logger;
+  metrics: SkybusMetrics | undefined;
+  now: () => number;
+  /** Called when a machine's rows are purged. */
+  onPurged: (machineId: string) => void;
+}
+
+export class MachineSync {
+  private readonly local = new Map<string, MachineLocal>();
+  /** machineId -> the status last written by this process (without updatedAt). */
+  private readonly written = new Map<string, string>();
+  private cycles = 0;
+
+  constructor(private readonly d: MachineSyncDeps) {}
+
+  /** Every fullResyncEvery cycles, every status is written again even when unchanged. */
+  startCycle(): void {
+    this.cycles++;
+    if (this.cycles % this.d.config.fullResyncEvery === 0) this.written.clear();
+  }
+
+  /** Lease (re)gained or lost: what this process thinks it wrote or did may be stale. */
+  forget(): void {
+    this.written.clear();
+    this.local.clear();
+  }
+
+  /** The state last reported for a machine (null: not seen by this process yet). */
+  lastState(machineId: string): MachineState | null {
+    return this.local.get(machineId)?.lastState ?? null;
+  }
+
+  /** Reconcile one machine. Returns its domain afterwards (null: none, or the machine is gone). */
+  async reconcile(m: HostMachine, domains: DomainIndex, report: CycleReport): Promise<DomainSnapshot | null> {
+    const { config, host, metrics, events } = this.d;
+    const log = this.d.log.child({ machineId: m.machineId });
+    const l = await this.localFor(m);
+    const name = domainName(config.domainPrefix, m.machineId);
+    let snap = domains.byUuid.get(m.machineId.toLowerCase()) ?? null;
+    const impostor = !snap ? domains.byName.get(name) : undefined;
+    if (impostor) {
+      l.error = `a domain named ${name} exists with another UUID (${impostor.uuid}); not touching it`;
+      await this.writeStatus(m, l, 'ERROR', false, report);
+      return null;
+    }
+    let observed = await this.observe(m.machineId, snap);
+    Object.assign(l, settleMemory(m, observed, l));
+    const now = this.d.now();
+    const action = decide({ desired: m, observed, memory: l, now, stopGraceMs: config.stopGraceMs });
+    const from = observedState(observed);
+
+    if (action !== 'none') {
+      try {
+        await this.act(action, m, log);
+        Object.assign(l, rememberAfter(action, m, l, now));
+        l.error = null;
+        metrics?.agentActions.inc({ action, outcome: 'ok' });
+        report.actions.push({ machineId: m.machineId, action, ok: true });
+        log.info({ action, generation: m.generation, desired: m.desiredState }, 'action done');
+      } catch (e) {
+        l.error = `${action} failed: ${errorText(e)}`;
+        metrics?.agentActions.inc({ action, outcome: 'error' });
+        report.actions.push({ machineId: m.machineId, action, ok: false, error: l.error });
+        log.warn({ action, err: errorText(e) }, 'action failed; retrying next cycle');
+      }
+      if (action === 'delete' && l.error === null) {
+        // Domain and files are gone: finish in the same cycle.
+        try {
+          await this.finishDelete(m, log);
+          report.actions.push({ machineId: m.machineId, action: 'finishDelete', ok: true });
+          await events.machineState(m.tenant, m.machineId, 'DELETED', from, 'delete', true, m.generation);
+          return null;
+        } catch (e) {
+          l.error = `finishDelete failed: ${errorText(e)}`;
+          report.actions.push({ machineId: m.machineId, action: 'finishDelete', ok: false, error: l.error });
+        }
+      }
+      if (action === 'finishDelete' && l.error === null) {
+        await events.machineState(m.tenant, m.machineId, 'DELETED', from, action, true, m.generation);
+        return null;
+      }
+      snap = await host.lookup(m.machineId);
+      observed = await this.observe(m.machineId, snap);
+      Object.assign(l, settleMemory(m, observed, l));
+    }
+
+    const converged = isConverged(m, observed, l);
+    if (converged) l.error = null;
+    const state: MachineState = observedState(observed) ?? (l.error ? 'ERROR' : 'CREATING');
+    if (action !== 'none' || (l.lastState !== null && l.lastState !== state)) {
+      await events.machineState(m.tenant, m.machineId, state, from, action, l.error === null, m.generation, l.error);
+    }
+    l.lastState = state;
+    await this.writeStatus(m, l, state, converged, report);
+    return snap;
+  }
+
+  private act(action: Action, m: HostMachine, log: Logger): Promise<void> {
+    if (action === 'finishDelete') return this.finishDelete(m, log);
+    return takeAction(action, m, this.d.host, this.d.config);
+  }
+
+  /** The memory for a machine first seen by this process, seeded from the status on the bus. */
+  private async localFor(m: HostMachine): Promise<MachineLocal> {
+    let l = this.local.get(m.machineId);
+    if (l) return l;
+    const row = await this.d.store.machines.get(m.machineId);
+    const st = row?.status;
+    const mine = st && st.hostId === this.d.config.hostId;
+    l = {
+      shutdownRequestedAt: null,
+      restartedSeq: mine ? st.observedRestartSeq : 0,
+      error: mine ? st.error : null,
+      lastState: mine ? st.state : null,
+    };
+    this.local.set(m.machineId, l);
+    return l;
+  }
+
+  private async observe(machineId: string, snap: DomainSnapshot | null): Promise<Observed | null> {
+    if (!snap) return null;
+    const off = snap.state === 'shutoff' || snap.state === 'crashed' || snap.state === 'nostate';
+    return { state: snap.state, saved: off ? await hasSaveFile(this.d.config.workDir, machineId) : false };
+  }
+
+  private async writeStatus(m: HostMachine, l: MachineLocal, state: MachineState, converged: boolean, report: CycleReport): Promise<void> {
+    const status: MachineStatus = {
+      state, observedGeneration: m.generation, observedRestartSeq: l.restartedSeq, converged, error: l.error,
+      hostId: this.d.config.hostId, updatedAt: this.d.now(),
+    };
+    const key = JSON.stringify({ ...status, updatedAt: 0 });
+    if (this.written.get(m.machineId) === key) return; // nothing changed since our last write: spare the bus
+    await this.d.store.machines.setStatus(m.machineId, status);
+    this.written.set(m.machineId, key);
+    report.statusWrites++;
+  }
+
+  /** Release the claim (exactly once: release only subtracts a present allocation), status DELETED, purge. */
+  private async finishDelete(m: HostMachine, log: Logger): Promise<void> {
+    const { store, config } = this.d;
+    const released = await store.hosts.release(config.hostId, m.machineId);
+    await store.machines.setStatus(m.machineId, {
+      state: 'DELETED', observedGeneration: m.generation, observedRestartSeq: m.restartSeq, converged: true, error: null,
+      hostId: config.hostId, updatedAt: this.d.now(),
+    });
+    await store.machines.purge({ id: m.machineId, tenant: m.tenant, hostId: config.hostId });
+    this.local.delete(m.machineId);
+    this.written.delete(m.machineId);
+    this.d.onPurged(m.machineId);
+    log.info({ released }, 'machine deleted, claim released, rows purged');
+  }
+}
