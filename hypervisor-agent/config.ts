@@ -31,6 +31,11 @@ export interface AgentConfig {
   labels: Record<string, string>;
   /** Every fullResyncEvery cycles, status is re-written even when nothing changed. */
   fullResyncEvery: number;
+  /**
+   * A machine whose action keeps failing is retried after 1, 2, 4, ... cycle intervals, at most this
+   * long apart (backoff.ts). At least intervalMs; default 5 minutes.
+   */
+  backoffMaxMs: number;
 }
 
 export type AgentConfigInput = Partial<AgentConfig>;
@@ -62,10 +67,11 @@ export function agentConfig(input: AgentConfigInput = {}): AgentConfig {
   for (const [k, v] of Object.entries(labels)) {
     if (typeof v !== 'string' || !k) throw new ConfigError(`label '${k}' must have a string value`);
   }
+  const intervalMs = positiveInt(input.intervalMs ?? 1000, 'intervalMs', 10);
   const cfg: AgentConfig = {
     hostId,
     libvirtUri,
-    intervalMs: positiveInt(input.intervalMs ?? 1000, 'intervalMs', 10),
+    intervalMs,
     leaseTtlSeconds: positiveInt(input.leaseTtlSeconds ?? 15, 'leaseTtlSeconds'),
     stopGraceMs: positiveInt(input.stopGraceMs ?? 30_000, 'stopGraceMs', 0),
     orphanPolicy,
@@ -75,6 +81,7 @@ export function agentConfig(input: AgentConfigInput = {}): AgentConfig {
     domainPrefix,
     labels: { ...labels },
     fullResyncEvery: positiveInt(input.fullResyncEvery ?? 30, 'fullResyncEvery'),
+    backoffMaxMs: positiveInt(input.backoffMaxMs ?? Math.max(300_000, intervalMs), 'backoffMaxMs', intervalMs),
   };
   if (cfg.leaseTtlSeconds * 1000 <= cfg.intervalMs) throw new ConfigError(`leaseTtlSeconds (${cfg.leaseTtlSeconds}s) must be longer than intervalMs (${cfg.intervalMs}ms) or the lease lapses between cycles`);
   return cfg;

@@ -2,11 +2,17 @@
  * One machine per call: observe its domain, decide (decide.ts), take the action, observe again,
  * record the outcome as an event and ALWAYS write its status. Deletion ends here too (finishDelete:
  * claim released, status DELETED, rows purged).
+ *
+ * An action that keeps failing is backed off (backoff.ts): the machine is still observed and its
+ * status written every cycle, only the action waits. A failure is recorded as an event (and a warn
+ * log) when its text differs from the last one recorded, not on every attempt; status.error always
+ * shows the current one. A new spec generation, or an action that succeeds, starts afresh.
  */
 import type { Logger } from '../observability/logger.js';
 import type { SkybusMetrics } from '../observability/metrics.js';
 import type { BusStore } from '../schema/bus-store.js';
 import type { HostMachine, MachineState, MachineStatus } from '../schema/types.js';
+import { actionDue, afterFailure, backoffDelay, type Backoff, type BackoffPolicy } from './backoff.js';
 import type { AgentConfig } from './config.js';
 import type { CycleReport } from './cycle-report.js';
 import {
@@ -24,6 +30,12 @@ import { takeAction } from './machine-actions.js';
 interface MachineLocal extends MachineMemory {
   error: string | null;
   lastState: MachineState | null;
+  /** The spec generation the back-off and the recorded error below belong to. */
+  generation: number;
+  /** Failed attempts in a row at that generation (null: the last attempt succeeded, or none yet). */
+  backoff: Backoff | null;
+  /** The error last recorded in an event (null: none since the last success). */
+  reportedError: string | null;
 }
 
 export interface MachineSyncDeps {
@@ -43,8 +55,11 @@ export class MachineSync {
   /** machineId -> the status last written by this process (without updatedAt). */
   private readonly written = new Map<string, string>();
   private cycles = 0;
+  private readonly backoffPolicy: BackoffPolicy;
 
-  constructor(private readonly d: MachineSyncDeps) {}
+  constructor(private readonly d: MachineSyncDeps) {
+    this.backoffPolicy = { intervalMs: d.config.intervalMs, maxMs: d.config.backoffMaxMs };
+  }
 
   /** Every fullResyncEvery cycles, every status is written again even when unchanged. */
   startCycle(): void {
@@ -65,9 +80,15 @@ export class MachineSync {
 
   /** Reconcile one machine. Returns its domain afterwards (null: none, or the machine is gone). */
   async reconcile(m: HostMachine, domains: DomainIndex, report: CycleReport): Promise<DomainSnapshot | null> {
-    const { config, host, metrics, events } = this.d;
+    const { config, host, events } = this.d;
     const log = this.d.log.child({ machineId: m.machineId });
     const l = await this.localFor(m);
+    if (l.generation !== m.generation) {
+      // A new spec: whatever failed before is tried at once, and its failure is news.
+      l.generation = m.generation;
+      l.backoff = null;
+      l.reportedError = null;
+    }
     const name = domainName(config.domainPrefix, m.machineId);
     let snap = domains.byUuid.get(m.machineId.toLowerCase()) ?? null;
     const impostor = !snap ? domains.byName.get(name) : undefined;
@@ -79,53 +100,80 @@ export class MachineSync {
     let observed = await this.observe(m.machineId, snap);
     Object.assign(l, settleMemory(m, observed, l));
     const now = this.d.now();
-    const action = decide({ desired: m, observed, memory: l, now, stopGraceMs: config.stopGraceMs });
+    const decided = decide({ desired: m, observed, memory: l, now, stopGraceMs: config.stopGraceMs });
+    const due = decided === 'none' || actionDue(l.backoff, this.cycles, now, this.backoffPolicy);
+    if (!due) log.debug({ action: decided, failures: l.backoff?.failures }, 'action backed off after repeated failures');
+    const action: Action = due ? decided : 'none';
     const from = observedState(observed);
 
     if (action !== 'none') {
-      try {
-        await this.act(action, m, log);
-        Object.assign(l, rememberAfter(action, m, l, now));
-        l.error = null;
-        metrics?.agentActions.inc({ action, outcome: 'ok' });
-        report.actions.push({ machineId: m.machineId, action, ok: true });
-        log.info({ action, generation: m.generation, desired: m.desiredState }, 'action done');
-      } catch (e) {
-        l.error = `${action} failed: ${errorText(e)}`;
-        metrics?.agentActions.inc({ action, outcome: 'error' });
-        report.actions.push({ machineId: m.machineId, action, ok: false, error: l.error });
-        log.warn({ action, err: errorText(e) }, 'action failed; retrying next cycle');
-      }
-      if (action === 'delete' && l.error === null) {
-        // Domain and files are gone: finish in the same cycle.
-        try {
-          await this.finishDelete(m, log);
-          report.actions.push({ machineId: m.machineId, action: 'finishDelete', ok: true });
-          await events.machineState(m.tenant, m.machineId, 'DELETED', from, 'delete', true, m.generation);
-          return null;
-        } catch (e) {
-          l.error = `finishDelete failed: ${errorText(e)}`;
-          report.actions.push({ machineId: m.machineId, action: 'finishDelete', ok: false, error: l.error });
-        }
-      }
-      if (action === 'finishDelete' && l.error === null) {
-        await events.machineState(m.tenant, m.machineId, 'DELETED', from, action, true, m.generation);
-        return null;
-      }
+      if (await this.attempt(action, m, l, now, from, log, report)) return null;
       snap = await host.lookup(m.machineId);
       observed = await this.observe(m.machineId, snap);
       Object.assign(l, settleMemory(m, observed, l));
     }
 
     const converged = isConverged(m, observed, l);
-    if (converged) l.error = null;
-    const state: MachineState = observedState(observed) ?? (l.error ? 'ERROR' : 'CREATING');
-    if (action !== 'none' || (l.lastState !== null && l.lastState !== state)) {
-      await events.machineState(m.tenant, m.machineId, state, from, action, l.error === null, m.generation, l.error);
+    if (converged) {
+      l.error = null;
+      l.backoff = null;
     }
+    const state: MachineState = observedState(observed) ?? (l.error ? 'ERROR' : 'CREATING');
+    const stateChanged = l.lastState !== null && l.lastState !== state;
+    // A failure already recorded with the same text is not recorded again.
+    const news = action !== 'none' && (l.error === null || l.error !== l.reportedError);
+    if (news || stateChanged) {
+      await events.machineState(m.tenant, m.machineId, state, from, action, l.error === null, m.generation, l.error);
+      l.reportedError = l.error;
+    }
+    if (l.error === null) l.reportedError = null;
     l.lastState = state;
     await this.writeStatus(m, l, state, converged, report);
     return snap;
+  }
+
+  /** Take the action and remember its outcome (error, back-off). True when the machine is gone: deleted and purged. */
+  private async attempt(action: Action, m: HostMachine, l: MachineLocal, now: number, from: MachineState | null, log: Logger, report: CycleReport): Promise<boolean> {
+    const { metrics, events } = this.d;
+    const firstInRow = l.backoff === null;
+    try {
+      await this.act(action, m, log);
+      Object.assign(l, rememberAfter(action, m, l, now));
+      l.error = null;
+      metrics?.agentActions.inc({ action, outcome: 'ok' });
+      report.actions.push({ machineId: m.machineId, action, ok: true });
+      log.info({ action, generation: m.generation, desired: m.desiredState }, 'action done');
+    } catch (e) {
+      l.error = `${action} failed: ${errorText(e)}`;
+      metrics?.agentActions.inc({ action, outcome: 'error' });
+      report.actions.push({ machineId: m.machineId, action, ok: false, error: l.error });
+    }
+    if (action === 'delete' && l.error === null) {
+      // Domain and files are gone: finish in the same cycle.
+      try {
+        await this.finishDelete(m, log);
+        report.actions.push({ machineId: m.machineId, action: 'finishDelete', ok: true });
+        await events.machineState(m.tenant, m.machineId, 'DELETED', from, 'delete', true, m.generation);
+        return true;
+      } catch (e) {
+        l.error = `finishDelete failed: ${errorText(e)}`;
+        report.actions.push({ machineId: m.machineId, action: 'finishDelete', ok: false, error: l.error });
+      }
+    }
+    if (action === 'finishDelete' && l.error === null) {
+      await events.machineState(m.tenant, m.machineId, 'DELETED', from, action, true, m.generation);
+      return true;
+    }
+    if (l.error === null) {
+      l.backoff = null;
+      return false;
+    }
+    l.backoff = afterFailure(l.backoff, this.cycles, now);
+    const what = { action, err: l.error, failures: l.backoff.failures, retryInCycles: backoffDelay(l.backoff.failures, this.backoffPolicy).cycles };
+    // A warning the first time in a row in this process (even when the bus already has the error), or when the text changes.
+    if (firstInRow || l.error !== l.reportedError) log.warn(what, 'action failed; backing off');
+    else log.debug(what, 'action failed again the same way');
+    return false;
   }
 
   private act(action: Action, m: HostMachine, log: Logger): Promise<void> {
@@ -145,6 +193,11 @@ export class MachineSync {
       restartedSeq: mine ? st.observedRestartSeq : 0,
       error: mine ? st.error : null,
       lastState: mine ? st.state : null,
+      // An error on the bus was recorded as an event when it was written: a restarted agent that
+      // meets it again at the same generation does not record it once more.
+      generation: mine ? st.observedGeneration : m.generation,
+      backoff: null,
+      reportedError: mine ? st.error : null,
     };
     this.local.set(m.machineId, l);
     return l;

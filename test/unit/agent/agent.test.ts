@@ -29,11 +29,17 @@ class StubbornHost extends LibvirtHost {
   override async shutdown(): Promise<void> { this.shutdowns++; }
 }
 
-/** A host whose define fails for chosen machines. */
+/** A host whose define fails for chosen machines (counting the attempts), with a message that can be changed. */
 class FaultyHost extends LibvirtHost {
   failing = new Set<string>();
+  reason = 'injected define failure';
+  readonly attempts = new Map<string, number>();
   override async define(xml: string): Promise<void> {
-    for (const id of this.failing) if (xml.includes(id)) throw new Error(`injected define failure for ${id}`);
+    for (const id of this.failing) {
+      if (!xml.includes(id)) continue;
+      this.attempts.set(id, (this.attempts.get(id) ?? 0) + 1);
+      throw new Error(`${this.reason} for ${id}`);
+    }
     return super.define(xml);
   }
 }
@@ -315,6 +321,89 @@ describe('agent: reconciling libvirt test-driver hosts', function () {
     faulty.failing.clear();
     await settled(a, bad.id, 'STARTED');
     assert.equal((await status(bad.id)).error, null);
+  });
+
+  describe('a machine whose action keeps failing', () => {
+    async function failingSetup(over: AgentConfigInput = {}) {
+      const cfg = config('h1', { intervalMs: 1000, ...over });
+      const faulty = new FaultyHost(cfg.libvirtUri);
+      await faulty.connect();
+      cleanups.push(() => faulty.close());
+      const a = await agent('h1', { intervalMs: 1000, ...over }, faulty);
+      const bad = await placed('h1');
+      faulty.failing.add(bad.id);
+      return { a, faulty, bad };
+    }
+
+    async function failureEvents(id: string) {
+      const page = await store.telemetry.events('acme', dayOf(Date.now()), { limit: 1000 });
+      return page.items.filter((e) => e.resource === id && e.outcome === 'Failure').sort((x, y) => x.ts - y.ts);
+    }
+
+    it('failing identically for 30 cycles: exactly one event and far fewer than 30 libvirt attempts, the error stays in status', async () => {
+      const { a, faulty, bad } = await failingSetup();
+      const good = await placed('h1');
+      const N = 30;
+      for (let i = 0; i < N; i++) await a.runOnce();
+      const attempts = faulty.attempts.get(bad.id) ?? 0;
+      assert.ok(attempts >= 2 && attempts <= 8, `backed off: ${attempts} define attempts in ${N} cycles`);
+      const events = await failureEvents(bad.id);
+      assert.equal(events.length, 1, `one event for one unchanging error, got ${events.length}`);
+      assert.match(String(events[0]!.content.error), /create failed: injected define failure/);
+      const st = await status(bad.id);
+      assert.equal(st.state, 'ERROR');
+      assert.equal(st.observedGeneration, bad.generation);
+      assert.match(st.error ?? '', /create failed: injected define failure/, 'status.error shows the current error');
+      assert.equal((await dom(faulty, good.id))?.state, 'running', 'the other machine is not held back');
+    });
+
+    it('a changed error is recorded as a second event', async () => {
+      const { a, faulty, bad } = await failingSetup();
+      for (let i = 0; i < 5; i++) await a.runOnce();
+      assert.equal((await failureEvents(bad.id)).length, 1);
+      faulty.reason = 'Domain title can\'t contain newlines';
+      for (let i = 0; i < 20 && !/newlines/.test((await status(bad.id)).error ?? ''); i++) await a.runOnce();
+      assert.match((await status(bad.id)).error ?? '', /create failed: Domain title can't contain newlines/, 'the new error reached status');
+      for (let i = 0; i < 10; i++) await a.runOnce();
+      const events = await failureEvents(bad.id);
+      assert.equal(events.length, 2, `one event per distinct error, got ${events.length}`);
+      assert.match(String(events[1]!.content.error), /newlines/);
+    });
+
+    it('a spec change resets the back-off: the new generation is acted on in the next cycle', async () => {
+      const { a, faulty, bad } = await failingSetup();
+      const attemptedIn: boolean[] = [];
+      for (let i = 0; i < 6; i++) {
+        const r = await a.runOnce();
+        attemptedIn.push(r.actions.some((x) => x.machineId === bad.id));
+      }
+      assert.ok(attemptedIn.includes(false), `backing off before the change: ${attemptedIn}`);
+      const before = faulty.attempts.get(bad.id) ?? 0;
+      const changed = await change(bad.id, { desiredState: 'STOPPED' });
+      const r = await a.runOnce();
+      assert.deepEqual(r.actions.filter((x) => x.machineId === bad.id).map((x) => x.action), ['define'], 'acted on at once');
+      assert.equal(faulty.attempts.get(bad.id), before + 1);
+      const st = await status(bad.id);
+      assert.equal(st.observedGeneration, changed.generation);
+      assert.match(st.error ?? '', /define failed/);
+      faulty.failing.clear();
+      const r2 = await a.runOnce();
+      assert.deepEqual(r2.actions.filter((x) => x.machineId === bad.id).map((x) => x.action), ['define'], 'retried in the next cycle: the new generation failed only once');
+      assert.equal((await status(bad.id)).state, 'STOPPED');
+      assert.equal((await status(bad.id)).error, null);
+    });
+
+    it('a restarted agent meeting the same error on the bus does not record it again', async () => {
+      const { a, faulty, bad } = await failingSetup();
+      for (let i = 0; i < 3; i++) await a.runOnce();
+      await a.stop();
+      const again = await agent('h1', { intervalMs: 1000 }, faulty);
+      const before = faulty.attempts.get(bad.id) ?? 0;
+      for (let i = 0; i < 3; i++) await again.runOnce();
+      assert.ok((faulty.attempts.get(bad.id) ?? 0) > before, 'the new agent tried');
+      assert.equal((await failureEvents(bad.id)).length, 1);
+      assert.match((await status(bad.id)).error ?? '', /injected define failure/);
+    });
   });
 
   it('two agents on two private hosts at once, with their loops running', async () => {

@@ -17,6 +17,8 @@ describe('agent: config', () => {
     assert.equal(c.accountingPeriodSeconds, 300);
     assert.equal(c.domainPrefix, 'skybus-');
     assert.deepEqual(c.labels, {});
+    assert.equal(c.backoffMaxMs, 300_000);
+    assert.equal(agentConfig({ hostId: 'h1', intervalMs: 5000, backoffMaxMs: 5000 }).backoffMaxMs, 5000);
     assert.ok(agentConfig().hostId.length > 0, 'hostname by default');
   });
 
@@ -30,6 +32,10 @@ describe('agent: config', () => {
       [{ leaseTtlSeconds: 1, intervalMs: 5000 }, /leaseTtlSeconds/],
       [{ labels: { zone: 3 } }, /label/],
       [{ domainPrefix: '' }, /domainPrefix/],
+      [{ backoffMaxMs: 0 }, /backoffMaxMs/],
+      [{ backoffMaxMs: 1500.5 }, /backoffMaxMs/],
+      [{ backoffMaxMs: '1m' }, /backoffMaxMs/],
+      [{ intervalMs: 2000, backoffMaxMs: 1000 }, /backoffMaxMs must be an integer >= 2000/],
     ];
     for (const [input, re] of bad) {
       assert.throws(() => agentConfig({ hostId: 'h1', ...input } as never), (e: unknown) => e instanceof ConfigError && re.test((e as Error).message), JSON.stringify(input));
