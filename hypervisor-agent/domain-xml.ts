@@ -49,6 +49,20 @@ export function xmlEscape(s: string): string {
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '');
 }
 
+/** Control characters (C0, DEL, C1) and the Unicode line and paragraph separators. */
+const CONTROL_RUN = /[\p{Cc}\p{Zl}\p{Zp}]+/gu;
+const EDGE_CONTROL_RUNS = /^[\p{Cc}\p{Zl}\p{Zp}]+|[\p{Cc}\p{Zl}\p{Zp}]+$/gu;
+
+/**
+ * The domain title for a machine name: one line without control characters (libvirt refuses a title
+ * with a newline, and a name that slipped into the bus must not wedge its machine), never empty.
+ * Runs of control characters inside become one space, at either end they are dropped.
+ */
+export function domainTitle(name: string, fallback: string): string {
+  const t = (name ?? '').replace(EDGE_CONTROL_RUNS, '').replace(CONTROL_RUN, ' ');
+  return t.trim() ? t : fallback;
+}
+
 /** userData travels as base64; strip whitespace so it stays one kernel command-line word. */
 export function userDataWord(userData: string | null): string | null {
   if (userData === null || userData === undefined) return null;
@@ -140,7 +154,7 @@ export function buildDomainXml(m: HostMachine, opts: DomainXmlOptions): string {
     `<domain type='${opts.domainType}'>`,
     `  <name>${e(domainName(opts.prefix, m.machineId))}</name>`,
     `  <uuid>${e(m.machineId)}</uuid>`,
-    `  <title>${e(m.name || m.machineId)}</title>`,
+    `  <title>${e(domainTitle(m.name, m.machineId))}</title>`,
     `  <metadata>`,
     `    <skybus:machine xmlns:skybus='${SKYBUS_XMLNS}'>`,
     `      <skybus:host>${e(opts.hostId)}</skybus:host>`,

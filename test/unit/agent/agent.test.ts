@@ -404,6 +404,19 @@ describe('agent: reconciling libvirt test-driver hosts', function () {
       assert.equal((await failureEvents(bad.id)).length, 1);
       assert.match((await status(bad.id)).error ?? '', /injected define failure/);
     });
+
+    it('a name with a newline written straight into the bus still converges, with a sanitised title', async () => {
+      const shared = await host('h1');
+      const a = await agent('h1', {}, shared);
+      const m = await store.machines.create({ tenant: 'acme', name: 'web\nserver\r\u0007one', spec: spec(), desiredState: 'STARTED' });
+      const h = (await store.hosts.get('h1'))!;
+      assert.ok((await store.hosts.claim(h, m.id, { cpus: 1, memoryKiB: spec().memoryKiB })).ok);
+      assert.ok(await store.machines.assignHost(m.id, 'h1'));
+      await settled(a, m.id, 'STARTED', 3);
+      assert.equal((await dom(shared, m.id))?.state, 'running');
+      assert.match(await shared.xml(m.id), /<title>web server one<\/title>/);
+      assert.equal((await status(m.id)).error, null);
+    });
   });
 
   it('two agents on two private hosts at once, with their loops running', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { XMLParser } from 'fast-xml-parser';
-import { buildDomainXml, domainName, machinePaths, metadataHost, userDataWord, xmlEscape } from '../../../hypervisor-agent/domain-xml.js';
+import { buildDomainXml, domainName, domainTitle, machinePaths, metadataHost, userDataWord, xmlEscape } from '../../../hypervisor-agent/domain-xml.js';
 import { testNodeXml } from '../../../hypervisor-agent/test-host.js';
 import type { HostMachine, ImageRef } from '../../../schema/types.js';
 
@@ -75,6 +75,16 @@ describe('agent: domain XML', () => {
     assert.equal(d.os.cmdline, "a<b & c'");
     assert.equal(metadataHost(xml), 'h1');
     assert.equal(xmlEscape('\u0001a&'), 'a&amp;');
+  });
+
+  it('the title never carries control characters (libvirt refuses newlines in a title)', () => {
+    const opts = { domainType: 'test' as const, prefix: 'skybus-', workDir: WORK, hostId: 'h1' };
+    const d = parse(buildDomainXml({ ...machine(null), name: '\nweb\r\nserver\u0000\u0007\tone\u0085two\u2028three\u007f\n' }, opts));
+    assert.equal(d.title, 'web server one two three');
+    assert.equal(domainTitle('plain  name', ID), 'plain  name', 'a clean name is left as it is');
+    assert.equal(domainTitle('\n\r\t', ID), ID, 'nothing left: the machine id');
+    assert.equal(domainTitle('', ID), ID);
+    assert.equal(parse(buildDomainXml({ ...machine(null), name: '' }, opts)).title, ID);
   });
 
   it('userData is one command-line word', () => {
