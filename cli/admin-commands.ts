@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Argv } from 'yargs';
 import { ValidationError } from '../errors/registry.js';
-import { hashPassword } from '../frontend/auth/passwords.js';
+import { hashPassword, passwordProblem } from '../frontend/auth/passwords.js';
+import { checkTenantName, checkUserName } from '../schema/store/accounts.js';
 import { parseConfigBody, parseImageBody } from '../frontend/catalog-bodies.js';
 import { openStore, type BusStore } from '../schema/bus-store.js';
 import { table } from './output.js';
@@ -28,15 +29,19 @@ export function adminCommands<T>(y: Argv<T>): Argv<T> {
     .command('user <action> <name>', 'local users: add, passwd', (a) => storeOptions(a)
       .positional('action', { choices: ['add', 'passwd'] as const, demandOption: true })
       .positional('name', { type: 'string', demandOption: true })
-      .option('tenant', { type: 'string', describe: 'tenant (default: the user name)' })
+      .option('tenant', { type: 'string', describe: 'tenant the user belongs to (required with add: an existing tenant is joined, so name it on purpose)' })
       .option('role', { type: 'string', choices: ['user', 'admin'], default: 'user' })
       .option('password', { type: 'string', describe: 'password (default: generated and printed)' }),
     async (a) => withStore(a, async (s) => {
       const password = a.password ?? randomBytes(12).toString('base64url');
-      if (password.length < 8) throw new ValidationError('password must have at least 8 characters');
+      const problem = passwordProblem(password);
+      if (problem) throw new ValidationError(problem);
+      checkUserName(a.name);
       if (a.action === 'add') {
-        await s.accounts.createUser({ name: a.name, tenant: a.tenant ?? a.name, passwordHash: await hashPassword(password), roles: a.role === 'admin' ? ['admin', 'user'] : ['user'], disabled: false, created: Date.now() });
-        process.stdout.write(`user ${a.name} added (tenant ${a.tenant ?? a.name}, role ${a.role})${a.password ? '' : `; password: ${password}`}\n`);
+        if (a.tenant === undefined || a.tenant === '') throw new ValidationError('--tenant is required: name the tenant the user joins (an existing tenant is joined, a new name creates one)');
+        const tenant = checkTenantName(a.tenant);
+        await s.accounts.createUser({ name: a.name, tenant, passwordHash: await hashPassword(password), roles: a.role === 'admin' ? ['admin', 'user'] : ['user'], disabled: false, created: Date.now() });
+        process.stdout.write(`user ${a.name} added (tenant ${tenant}, role ${a.role})${a.password ? '' : `; password: ${password}`}\n`);
       } else {
         await s.accounts.setPassword(a.name, await hashPassword(password));
         process.stdout.write(`password of ${a.name} changed${a.password ? '' : `; new password: ${password}`}\n`);

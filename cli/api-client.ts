@@ -4,10 +4,28 @@ import { SkybusError } from '../errors/registry.js';
 export interface ApiTarget { url: string; user: string; password: string }
 
 export class ApiClient {
-  constructor(private readonly t: ApiTarget) {}
+  private readonly origin: string;
 
+  constructor(private readonly t: ApiTarget) {
+    let u: URL;
+    try { u = new URL(t.url); } catch { throw new SkybusError('VALIDATION', `--url / SKYBUS_URL is not a URL: '${t.url}'`); }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new SkybusError('VALIDATION', `--url / SKYBUS_URL must be http or https: '${t.url}'`);
+    this.origin = u.origin;
+  }
+
+  /**
+   * The URL to call. Links the server sends (Location, CIMI-Job-URI, hrefs) are absolute; they are
+   * followed only when they point at the origin the client was given, so credentials never go to
+   * another host (a frontend without SKYBUS_FRONTEND_PUBLIC_URL builds links from the Host header).
+   */
   private abs(pathOrUrl: string): string {
-    return /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : this.t.url.replace(/\/+$/, '') + pathOrUrl;
+    if (!/^[a-z][a-z0-9+.-]*:/i.test(pathOrUrl)) return this.t.url.replace(/\/+$/, '') + pathOrUrl;
+    let u: URL;
+    try { u = new URL(pathOrUrl); } catch { throw new SkybusError('VALIDATION', `the server sent a link that is not a URL: ${pathOrUrl.slice(0, 200)}`); }
+    if (u.origin !== this.origin) {
+      throw new SkybusError('VALIDATION', `the server sent a link to ${u.origin}, not ${this.origin}: credentials are only sent to ${this.origin} (set SKYBUS_FRONTEND_PUBLIC_URL on the server)`);
+    }
+    return u.href;
   }
 
   async call(method: string, pathOrUrl: string, body?: unknown): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
@@ -18,7 +36,8 @@ export class ApiClient {
         headers: {
           authorization: 'Basic ' + Buffer.from(`${this.t.user}:${this.t.password}`).toString('base64'),
           accept: 'application/json',
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          // State-changing requests always name their media type (the API refuses bodiless form posts).
+          ...(body !== undefined || method === 'POST' || method === 'PUT' ? { 'content-type': 'application/json' } : {}),
         },
         body: body !== undefined ? JSON.stringify(body) : undefined,
       });

@@ -40,7 +40,13 @@ export function buildApp(deps: FrontendDeps): express.Express {
   app.set('query parser', 'simple');
 
   app.use(requestContext(log, deps.metrics));
-  app.use(opsRoutes(rd, deps.metrics));
+  app.use((_req, res, next) => {
+    // Responses carry credentials-dependent data: never cached by a proxy or browser, never sniffed.
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+  app.use(opsRoutes(rd, deps.metrics, deps.auth));
 
   const api = express.Router();
   api.use((req, _res, next) => { responseFormat(req); next(); }); // 406 before any work

@@ -1,9 +1,22 @@
 /** Checks on request-body fields: each failure is a ValidationError (400) naming the field. */
 import { ValidationError } from '../errors/registry.js';
+import { describeChar, firstForbiddenChar, type TextKind } from './text-rules.js';
 
 export type Body = Record<string, unknown>;
 
 const MAP_MAX_ENTRIES = 64;
+/** Most UTF-8 bytes of all keys and values of one map together. */
+export const MAP_MAX_BYTES = 64 * 1024;
+
+/** Refuses text with characters the API never stores (text-rules.ts); names the field. */
+export function checkText(v: string, label: string, kind: TextKind = 'line'): string {
+  const at = firstForbiddenChar(v, kind);
+  if (at >= 0) {
+    const allowed = kind === 'line' ? 'control characters (including tab and line breaks)' : 'control characters other than tab and line breaks';
+    throw new ValidationError(`${label} contains ${describeChar(v, at)} at position ${at + 1}: ${allowed} are not allowed`, { field: label });
+  }
+  return v;
+}
 
 /** Rejects any field not in `allowed` (resourceURI, name, description and properties are always allowed). */
 export function rejectUnknownFields(body: Body, allowed: readonly string[], where: string): void {
@@ -13,16 +26,17 @@ export function rejectUnknownFields(body: Body, allowed: readonly string[], wher
   }
 }
 
-export function optString(body: Body, field: string, max: number, label = field): string | undefined {
+/** A string of at most max characters; single-line unless kind is 'multiline'. */
+export function optString(body: Body, field: string, max: number, label = field, kind: TextKind = 'line'): string | undefined {
   const v = body[field];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw new ValidationError(`${label} must be a string`, { field: label });
   if (v.length > max) throw new ValidationError(`${label} is longer than ${max} characters`, { field: label });
-  return v;
+  return checkText(v, label, kind);
 }
 
-export function reqString(body: Body, field: string, max: number, label = field): string {
-  const v = optString(body, field, max, label);
+export function reqString(body: Body, field: string, max: number, label = field, kind: TextKind = 'line'): string {
+  const v = optString(body, field, max, label, kind);
   if (v === undefined || v === '') throw new ValidationError(`${label} is required`, { field: label });
   return v;
 }
@@ -55,10 +69,16 @@ export function optStringMap(body: Body, field: string, label = field): Record<s
   const entries = Object.entries(o);
   if (entries.length > MAP_MAX_ENTRIES) throw new ValidationError(`${label} has more than ${MAP_MAX_ENTRIES} entries`, { field: label });
   const out: Record<string, string> = {};
+  let bytes = 0;
   for (const [k, v] of entries) {
     if (k.length === 0 || k.length > 255) throw new ValidationError(`${label} keys must be 1-255 characters`, { field: label });
+    checkText(k, `${label} key`);
+    if (k === '__proto__') throw new ValidationError(`${label} may not have the key '__proto__'`, { field: label });
     if (typeof v !== 'string') throw new ValidationError(`${label}['${k}'] must be a string`, { field: label });
     if (v.length > 4096) throw new ValidationError(`${label}['${k}'] is longer than 4096 characters`, { field: label });
+    checkText(v, `${label}['${k}']`);
+    bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+    if (bytes > MAP_MAX_BYTES) throw new ValidationError(`${label} is larger than ${MAP_MAX_BYTES} bytes in all`, { field: label });
     out[k] = v;
   }
   return out;
@@ -86,6 +106,7 @@ export function optBase64(body: Body, field: string, maxBytes: number, label = f
 export function hrefId(ref: Body, segment: string, label: string): string {
   const href = ref.href;
   if (typeof href !== 'string') throw new ValidationError(`${label}.href must be a string`, { field: label });
+  if (href.length > 2048) throw new ValidationError(`${label}.href is longer than 2048 characters`, { field: label });
   const m = new RegExp(`(?:^|/)${segment}/([^/?#]+)/?$`).exec(href) ?? (/^[0-9a-f-]{36}$/.test(href) ? [href, href] : null);
   if (!m) throw new ValidationError(`${label}.href must reference /api/${segment}/<id>`, { field: label });
   return m[1];

@@ -15,6 +15,8 @@ export const USER_DATA_MAX_BYTES = 64 * 1024;
 export const INITIAL_STATES = ['STARTED', 'STOPPED'] as const;
 export type InitialState = (typeof INITIAL_STATES)[number];
 export const IMAGE_FORMATS = ['qcow2', 'raw', 'kernel'] as const;
+/** Disk formats the agent creates (qemu-img); a configuration may name no other. */
+export const DISK_FORMATS = ['qcow2', 'raw'] as const;
 
 export interface ConfigDoc { description: string; properties: Record<string, string>; cpu: number; memory: number; cpuArch: string; disks: { capacity: number; format: string }[] }
 export interface ImageDoc { description: string; properties: Record<string, string>; imageLocation: string; format: (typeof IMAGE_FORMATS)[number]; initrd: string | null; kernelCmdline: string | null; cpuArch: string }
@@ -24,7 +26,7 @@ export interface TemplateDoc { description: string; properties: Record<string, s
 export function commonFields(body: Body, where: string): { name: string; description: string; properties: Record<string, string> } {
   return {
     name: optString(body, 'name', 255, `${where}.name`) ?? '',
-    description: optString(body, 'description', 4096, `${where}.description`) ?? '',
+    description: optString(body, 'description', 4096, `${where}.description`, 'multiline') ?? '',
     properties: optStringMap(body, 'properties', `${where}.properties`) ?? {},
   };
 }
@@ -62,8 +64,7 @@ export function parseConfigBody(body: Body, where = 'MachineConfiguration'): { n
     if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new ValidationError(`${label} must be an object`, { field: label });
     const disk = d as Body;
     for (const k of Object.keys(disk)) if (k !== 'capacity' && k !== 'format') throw new ValidationError(`unknown field '${k}' in ${label}`, { field: k });
-    const format = optString(disk, 'format', 32, `${label}.format`) ?? 'qcow2';
-    if (!/^[a-z0-9]+$/.test(format)) throw new ValidationError(`${label}.format must be lower-case letters and digits`, { field: `${label}.format` });
+    const format = optEnum(disk, 'format', DISK_FORMATS, `${label}.format`) ?? 'qcow2';
     return { capacity: reqInt(disk, 'capacity', 1, 2 ** 40, `${label}.capacity`), format };
   });
   return { name, doc: { description, properties, cpu, memory, cpuArch: cpuArch(body, `${where}.cpuArch`) ?? 'x86_64', disks } };

@@ -14,6 +14,30 @@ export interface FrontendConfig {
   maxPageSize: number;
   /** Most members kept while sorting ($orderby): $last may not exceed this. */
   maxOrderedWindow: number;
+  /** Matching members counted beyond a window before `count` becomes a lower bound (docs/api-costs.md). */
+  countLimit: number;
+  /** Stored members one collection read examines at most (docs/api-costs.md). */
+  maxScan: number;
+  /** Who may read /metrics: 'admin' (credentials of an admin, as for the API) or 'public'. */
+  metricsAccess: 'admin' | 'public';
+  /** Password checks (scrypt) running at once, on the frontend's own worker threads. */
+  passwordWorkers: number;
+  /** Password checks waiting for a worker; beyond this a login is refused at once with 503 + Retry-After. */
+  passwordQueue: number;
+  /** Bounds on what a MachineCreate may ask for (inline configurations, and any machine at all). */
+  machineLimits: MachineLimits;
+}
+
+/** Operator-set bounds on a single machine (a per-request bound; quotas are per tenant). */
+export interface MachineLimits {
+  maxCpu: number;
+  maxMemoryKiB: number;
+  maxDisks: number;
+  maxDiskKiB: number;
+  /** Disk formats a configuration may name. */
+  diskFormats: string[];
+  /** Whether tenants (not only admins) may give a machineConfig inline rather than by href. */
+  tenantInlineConfig: boolean;
 }
 
 export const FRONTEND_DEFAULTS: FrontendConfig = {
@@ -24,6 +48,15 @@ export const FRONTEND_DEFAULTS: FrontendConfig = {
   defaultPageSize: 100,
   maxPageSize: 1000,
   maxOrderedWindow: 10_000,
+  countLimit: 1000,
+  maxScan: 20_000,
+  metricsAccess: 'admin',
+  passwordWorkers: 1,
+  passwordQueue: 32,
+  machineLimits: {
+    maxCpu: 64, maxMemoryKiB: 256 * 1024 * 1024, maxDisks: 8, maxDiskKiB: 2 * 1024 * 1024 * 1024,
+    diskFormats: ['qcow2', 'raw'], tenantInlineConfig: true,
+  },
 };
 
 function positiveInt(v: unknown, what: string, max: number): number {
@@ -50,7 +83,27 @@ export function frontendConfig(input: Partial<FrontendConfig> = {}): FrontendCon
   positiveInt(c.defaultPageSize, 'defaultPageSize', c.maxPageSize);
   positiveInt(c.maxOrderedWindow, 'maxOrderedWindow', 1_000_000);
   if (c.maxOrderedWindow < c.maxPageSize) throw new ConfigError('maxOrderedWindow must be at least maxPageSize');
+  positiveInt(c.countLimit, 'countLimit', 1_000_000);
+  positiveInt(c.maxScan, 'maxScan', 10_000_000);
+  if (c.maxScan < c.maxOrderedWindow) throw new ConfigError('maxScan must be at least maxOrderedWindow');
+  if (c.metricsAccess !== 'admin' && c.metricsAccess !== 'public') throw new ConfigError(`metricsAccess must be 'admin' or 'public', got ${String(c.metricsAccess)}`);
+  positiveInt(c.passwordWorkers, 'passwordWorkers', 64);
+  positiveInt(c.passwordQueue, 'passwordQueue', 100_000);
+  c.machineLimits = machineLimits(c.machineLimits);
   return c;
+}
+
+function machineLimits(input: Partial<MachineLimits>): MachineLimits {
+  const l: MachineLimits = { ...FRONTEND_DEFAULTS.machineLimits, ...Object.fromEntries(Object.entries(input ?? {}).filter(([, v]) => v !== undefined)) };
+  positiveInt(l.maxCpu, 'machineLimits.maxCpu', 1024);
+  positiveInt(l.maxMemoryKiB, 'machineLimits.maxMemoryKiB', 2 ** 34);
+  positiveInt(l.maxDisks, 'machineLimits.maxDisks', 16);
+  positiveInt(l.maxDiskKiB, 'machineLimits.maxDiskKiB', 2 ** 40);
+  if (!Array.isArray(l.diskFormats) || l.diskFormats.length === 0 || !l.diskFormats.every((f) => typeof f === 'string' && /^[a-z0-9]{1,16}$/.test(f))) {
+    throw new ConfigError('machineLimits.diskFormats must be a non-empty list of lower-case format names');
+  }
+  if (typeof l.tenantInlineConfig !== 'boolean') throw new ConfigError('machineLimits.tenantInlineConfig must be true or false');
+  return { ...l, diskFormats: [...l.diskFormats] };
 }
 
 function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -60,9 +113,41 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return Number(v);
 }
 
-/** The same, read from SKYBUS_FRONTEND_* variables (HOST, PORT, PUBLIC_URL, BODY_LIMIT, PAGE_SIZE, MAX_PAGE_SIZE). */
+function envList(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  return v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+}
+
+function envBool(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got '${v}'`);
+}
+
+/**
+ * The same, read from SKYBUS_FRONTEND_* variables: HOST, PORT, PUBLIC_URL, BODY_LIMIT, PAGE_SIZE,
+ * MAX_PAGE_SIZE, COUNT_LIMIT, MAX_SCAN, METRICS_ACCESS, PASSWORD_WORKERS, PASSWORD_QUEUE, and the
+ * machine limits MAX_CPU, MAX_MEMORY_KIB, MAX_DISKS, MAX_DISK_KIB, DISK_FORMATS, TENANT_INLINE_CONFIG.
+ */
 export function frontendConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<FrontendConfig> = {}): FrontendConfig {
+  const access = env.SKYBUS_FRONTEND_METRICS_ACCESS || undefined;
   return frontendConfig({
+    countLimit: envInt(env, 'SKYBUS_FRONTEND_COUNT_LIMIT'),
+    maxScan: envInt(env, 'SKYBUS_FRONTEND_MAX_SCAN'),
+    metricsAccess: access as FrontendConfig['metricsAccess'] | undefined,
+    passwordWorkers: envInt(env, 'SKYBUS_FRONTEND_PASSWORD_WORKERS'),
+    passwordQueue: envInt(env, 'SKYBUS_FRONTEND_PASSWORD_QUEUE'),
+    machineLimits: {
+      maxCpu: envInt(env, 'SKYBUS_FRONTEND_MAX_CPU'),
+      maxMemoryKiB: envInt(env, 'SKYBUS_FRONTEND_MAX_MEMORY_KIB'),
+      maxDisks: envInt(env, 'SKYBUS_FRONTEND_MAX_DISKS'),
+      maxDiskKiB: envInt(env, 'SKYBUS_FRONTEND_MAX_DISK_KIB'),
+      diskFormats: envList(env, 'SKYBUS_FRONTEND_DISK_FORMATS'),
+      tenantInlineConfig: envBool(env, 'SKYBUS_FRONTEND_TENANT_INLINE_CONFIG'),
+    } as MachineLimits,
     listenHost: env.SKYBUS_FRONTEND_HOST || undefined,
     listenPort: envInt(env, 'SKYBUS_FRONTEND_PORT'),
     publicBaseUrl: env.SKYBUS_FRONTEND_PUBLIC_URL || undefined,

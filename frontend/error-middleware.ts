@@ -14,8 +14,17 @@ import { resourceUri } from './cimi/uris.js';
 
 interface HttpishError { status?: unknown; statusCode?: unknown; type?: unknown; expose?: unknown }
 
+/** Messages longer than this are cut (a message may quote client input). */
+const MAX_MESSAGE = 1024;
+
 function classify(err: unknown): SkybusError | null {
-  if (isSkybusError(err)) return err;
+  if (isSkybusError(err)) {
+    // A store's own value check speaks in tables and columns: never show those names to a client.
+    if (err instanceof ValidationError && err.details?.storeColumn !== undefined) return new ValidationError('a value in the request is too large or not valid');
+    return err;
+  }
+  // A path segment whose percent-encoding does not decode (/api/jobs/%ZZ) is the client's error.
+  if (err instanceof URIError) return new ValidationError('the request path is not valid percent-encoded UTF-8');
   const e = (err ?? {}) as HttpishError;
   if (e.type === 'entity.too.large') return new PayloadTooLargeError('request body is too large');
   if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new UnsupportedMediaTypeError('unsupported body encoding');
@@ -44,7 +53,10 @@ export function errorMiddleware(log: Logger, challenges: () => string[]): ErrorR
       rlog.warn({ err }, 'request failed');
     }
     if (e.status === 401) res.setHeader('WWW-Authenticate', challenges().join(', '));
-    const body = { resourceURI: resourceUri('Error'), status: e.status, code: e.code, message: e.message };
+    const retry = e.details?.retryAfterSeconds;
+    if ((e.status === 429 || e.status === 503) && typeof retry === 'number') res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retry))));
+    const message = e.message.length > MAX_MESSAGE ? `${e.message.slice(0, MAX_MESSAGE)}...` : e.message;
+    const body = { resourceURI: resourceUri('Error'), status: e.status, code: e.code, message };
     sendCimi(req, res, e.status, body, acceptedFormat(req) ?? 'json');
   };
 }

@@ -9,6 +9,7 @@
  */
 import type { BusStore } from '../schema/bus-store.js';
 import type { Job, JobState, Machine } from '../schema/types.js';
+import { tenantPlacementSummary } from './machine-view.js';
 
 export interface Settlement { state: JobState; statusMessage: string; progress: number; returnCode: number }
 
@@ -34,7 +35,7 @@ export function settle(job: Job, m: Machine | null): Settlement {
     }
   }
   if (!m.hostId) {
-    return { state: 'QUEUED', statusMessage: m.placement?.reason ?? 'waiting for placement', progress: 0, returnCode: 0 };
+    return { state: 'QUEUED', statusMessage: tenantPlacementSummary(m) ?? 'waiting for placement', progress: 0, returnCode: 0 };
   }
   return { state: 'RUNNING', statusMessage: `on host, waiting for generation ${job.targetGeneration} (observed ${s.observedGeneration})`, progress: 50, returnCode: 0 };
 }

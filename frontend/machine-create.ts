@@ -14,6 +14,11 @@ import {
   type ConfigDoc, type ImageDoc, type InitialState, type TemplateDoc,
 } from './catalog-bodies.js';
 import { findVisible } from './catalog-lookup.js';
+import type { MachineLimits } from './config.js';
+import type { FleetBounds } from './fleet-bounds.js';
+
+/** What bounds a create: the operator's per-machine limits and the fleet's largest hosts. */
+export interface CreateBounds { limits: MachineLimits; fleet: FleetBounds }
 
 export interface ResolvedCreate {
   name: string;
@@ -23,14 +28,40 @@ export interface ResolvedCreate {
   initialState: InitialState;
 }
 
-async function resolveConfig(store: BusStore, who: Principal, v: Body | string, label: string): Promise<ConfigDoc> {
+async function resolveConfig(store: BusStore, who: Principal, v: Body | string, label: string, limits: MachineLimits): Promise<ConfigDoc> {
   if (typeof v === 'string' || v.href !== undefined) {
     const id = typeof v === 'string' ? v : hrefId(v, 'machineConfigs', label);
     const item = await findVisible(store, 'machineConfig', id, who);
     if (!item) throw new ValidationError(`${label}: no such MachineConfiguration`, { field: label });
     return item.body as unknown as ConfigDoc;
   }
-  return parseConfigBody(v, label).doc;
+  const doc = parseConfigBody(v, label).doc;
+  // An operator's published configurations are the operator's call; a tenant's inline one is bounded.
+  if (!isAdmin(who)) checkInlineConfig(doc, label, limits);
+  return doc;
+}
+
+function checkInlineConfig(doc: ConfigDoc, label: string, l: MachineLimits): void {
+  if (!l.tenantInlineConfig) throw new ForbiddenError(`${label}: this cloud takes machine configurations by href only; pick one from /api/machineConfigs`);
+  const over = (field: string, what: string) => new ValidationError(`${label}.${field}: at most ${what} per machine in this cloud`, { field: `${label}.${field}` });
+  if (doc.cpu > l.maxCpu) throw over('cpu', `${l.maxCpu} vCPUs`);
+  if (doc.memory > l.maxMemoryKiB) throw over('memory', `${l.maxMemoryKiB} KiB`);
+  if (doc.disks.length > l.maxDisks) throw over('disks', `${l.maxDisks} disks`);
+  doc.disks.forEach((d, i) => {
+    if (d.capacity > l.maxDiskKiB) throw over(`disks[${i}].capacity`, `${l.maxDiskKiB} KiB`);
+    if (!l.diskFormats.includes(d.format)) throw new ValidationError(`${label}.disks[${i}].format must be one of ${l.diskFormats.join(', ')}`, { field: `${label}.disks[${i}].format` });
+  });
+}
+
+/** Refuses a machine larger than every host of its architecture (it could never be placed). */
+async function checkFitsSomeHost(spec: MachineSpec, label: string, fleet: FleetBounds): Promise<void> {
+  const largest = await fleet.largest(spec.cpuArch);
+  if (largest === null) return;
+  if (largest === 'none') throw new ValidationError(`${label}: this cloud has no hosts for ${spec.cpuArch} machines`, { field: label });
+  if (spec.cpu > largest.cpus || spec.memoryKiB > largest.memoryKiB) {
+    const what = spec.cpu > largest.cpus ? `${spec.cpu} vCPUs` : `${spec.memoryKiB} KiB of memory`;
+    throw new ValidationError(`${label}: ${what} is more than any host in this cloud has; this machine could never start`, { field: label });
+  }
 }
 
 async function resolveImage(store: BusStore, who: Principal, v: Body | string, label: string): Promise<{ id: string; name: string; doc: ImageDoc }> {
@@ -47,7 +78,7 @@ async function resolveImage(store: BusStore, who: Principal, v: Body | string, l
   return { id: newId(), name, doc };
 }
 
-export async function resolveMachineCreate(store: BusStore, who: Principal, body: Body): Promise<ResolvedCreate> {
+export async function resolveMachineCreate(store: BusStore, who: Principal, body: Body, bounds: CreateBounds): Promise<ResolvedCreate> {
   rejectUnknownFields(body, ['machineTemplate', 'requirements'], 'MachineCreate');
   const { name, description, properties } = commonFields(body, 'MachineCreate');
   const requirements = optStringMap(body, 'requirements', 'MachineCreate.requirements') ?? {};
@@ -71,7 +102,7 @@ export async function resolveMachineCreate(store: BusStore, who: Principal, body
   const imgSrc = imgIn ?? base?.machineImage;
   if (cfgSrc === undefined) throw new ValidationError(`${where}.machineConfig is required`, { field: `${where}.machineConfig` });
   if (imgSrc === undefined) throw new ValidationError(`${where}.machineImage is required`, { field: `${where}.machineImage` });
-  const config = await resolveConfig(store, who, cfgSrc, `${where}.machineConfig`);
+  const config = await resolveConfig(store, who, cfgSrc, `${where}.machineConfig`, bounds.limits);
   const image = await resolveImage(store, who, imgSrc, `${where}.machineImage`);
   if (image.doc.cpuArch !== config.cpuArch) {
     throw new ValidationError(`${where}.machineImage is for ${image.doc.cpuArch} but the configuration is ${config.cpuArch}`, { field: `${where}.machineImage` });
@@ -88,5 +119,6 @@ export async function resolveMachineCreate(store: BusStore, who: Principal, body
     userData: userDataIn ?? base?.userData ?? null,
     requirements,
   };
+  await checkFitsSomeHost(spec, `${where}.machineConfig`, bounds.fleet);
   return { name, description, properties, spec, initialState: stateIn ?? base?.initialState ?? 'STARTED' };
 }

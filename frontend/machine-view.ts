@@ -49,6 +49,13 @@ export function operationsFor(state: MachineState, m: Machine): (MachineAction |
   }
 }
 
+/** What a tenant is told about an unplaced machine: placement's summary (older rows: a generic line). */
+export function tenantPlacementSummary(m: Machine): string | null {
+  if (m.hostId || !m.placement) return null;
+  if (m.placement.summary !== undefined) return m.placement.summary;
+  return m.placement.reason ? 'waiting for capacity' : null;
+}
+
 export function machineView(m: Machine, base: string, who: Principal): Record<string, unknown> {
   const id = memberUrl(base, 'machines', m.id);
   const state = displayState(m);
@@ -76,7 +83,8 @@ export function machineView(m: Machine, base: string, who: Principal): Record<st
   };
   if (m.spec.image) view.imageLocation = m.spec.image.location;
   if (m.status.error) view.error = m.status.error;
-  const reason = m.hostId ? null : m.placement?.reason ?? null;
+  // Operators see how many hosts each filter removed; tenants only what their machine waits for.
+  const reason = m.hostId ? null : (isAdmin(who) ? m.placement?.reason : tenantPlacementSummary(m)) ?? null;
   if (reason) view.placementReason = reason;
   const statusMessage = m.status.error ?? reason;
   if (statusMessage) view.statusMessage = statusMessage;

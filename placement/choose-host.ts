@@ -18,14 +18,33 @@ export function fits(h: Host, need: { cpus: number; memoryKiB: number }, r: Rati
 
 type Filter = { name: string; pass: (h: Host) => boolean; why: string };
 
-export interface Choice { candidates: Host[]; reason: string | null }
+export interface Choice {
+  candidates: Host[];
+  /** For operators: how many hosts each filter removed. */
+  reason: string | null;
+  /** For the tenant: what the machine waits for, naming only its own request (never host counts or free capacity). */
+  summary: string | null;
+}
+
+function gib(kib: number): string {
+  const g = kib / (1024 * 1024);
+  return g >= 1 ? `${Number(g.toFixed(1))} GiB` : `${Math.round(kib / 1024)} MiB`;
+}
 
 /**
  * Hosts the machine can go to, best first. When none, `reason` says which filter removed the last
- * hosts, e.g. "0 of 5 hosts: 2 not alive, 3 without 4 free CPUs".
+ * hosts, e.g. "0 of 5 hosts: 2 not alive, 3 without 4 free CPUs", and `summary` says the same
+ * from the tenant's side, after the filter that removed the last candidate.
  */
 export function chooseHosts(spec: MachineSpec, hosts: Host[], alive: ReadonlySet<string>, policy: PlacementPolicy, r: Ratios): Choice {
   const need = { cpus: spec.cpu, memoryKiB: spec.memoryKiB };
+  const reqs = Object.entries(spec.requirements ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+  const noRoom = `no capacity for ${need.cpus} vCPU${need.cpus === 1 ? '' : 's'} and ${gib(need.memoryKiB)} of memory right now`;
+  const summaries: Record<string, string> = {
+    alive: 'no host is available right now', enabled: 'no host is available right now',
+    arch: `no host for ${spec.cpuArch} machines is available`, labels: `no available host meets the requirements (${reqs})`,
+    cpu: noRoom, memory: noRoom,
+  };
   const filters: Filter[] = [
     { name: 'alive', pass: (h) => alive.has(h.id), why: 'not alive' },
     { name: 'enabled', pass: (h) => h.state === 'ENABLED', why: 'disabled' },
@@ -36,13 +55,16 @@ export function chooseHosts(spec: MachineSpec, hosts: Host[], alive: ReadonlySet
   ];
   let left = hosts;
   const removed: string[] = [];
+  let emptiedBy: string | null = null;
   for (const f of filters) {
     const kept = left.filter(f.pass);
     if (kept.length < left.length) removed.push(`${left.length - kept.length} ${f.why}`);
+    if (kept.length === 0 && left.length > 0) emptiedBy = f.name;
     left = kept;
   }
   if (left.length === 0) {
-    return { candidates: [], reason: hosts.length === 0 ? 'no hosts registered' : `0 of ${hosts.length} hosts fit: ${removed.join(', ')}` };
+    if (hosts.length === 0) return { candidates: [], reason: 'no hosts registered', summary: 'no host is available right now' };
+    return { candidates: [], reason: `0 of ${hosts.length} hosts fit: ${removed.join(', ')}`, summary: summaries[emptiedBy ?? 'alive'] };
   }
   const load = (h: Host) => {
     const cap = capacityOf(h, r);
@@ -52,7 +74,7 @@ export function chooseHosts(spec: MachineSpec, hosts: Host[], alive: ReadonlySet
     const d = policy === 'packing' ? load(b) - load(a) : load(a) - load(b);
     return d !== 0 ? d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   });
-  return { candidates: sorted, reason: null };
+  return { candidates: sorted, reason: null, summary: null };
 }
 
 /** Exponential back-off for a machine that fits nowhere. */

@@ -171,7 +171,7 @@ export class Placer {
       }
       const choice = chooseHosts(m.spec, [...this.hosts.values()], this.alive, config.policy, config);
       if (choice.candidates.length === 0) {
-        await this.unschedulable(m, d, choice.reason ?? 'no host fits', now);
+        await this.unschedulable(m, d, choice.reason ?? 'no host fits', choice.summary ?? 'waiting for capacity', now);
         report.unschedulable++;
         return;
       }
@@ -202,7 +202,7 @@ export class Placer {
   private async bind(id: string, hostId: string, claimId: string, d: Due, now: number, report: CycleReport): Promise<void> {
     const { store, metrics } = this.deps;
     if (await store.machines.assignHost(id, hostId)) {
-      await store.machines.setPlacement(id, { attempts: d.attempt + 1, reason: null, lastAttemptAt: now });
+      await store.machines.setPlacement(id, { attempts: d.attempt + 1, reason: null, summary: null, lastAttemptAt: now });
       metrics.placements.inc({ outcome: 'placed' });
       report.placed++;
       this.log.debug({ machineId: id, hostId }, 'placed');
@@ -236,11 +236,11 @@ export class Placer {
     }
   }
 
-  private async unschedulable(m: Machine, d: Due, reason: string, now: number): Promise<void> {
+  private async unschedulable(m: Machine, d: Due, reason: string, summary: string, now: number): Promise<void> {
     const { store, config, metrics } = this.deps;
     const attempt = d.attempt + 1;
     const next = now + backoffMs(attempt, config.backoffBaseMs, config.backoffMaxMs);
-    await store.machines.setPlacement(m.id, { attempts: attempt, reason, lastAttemptAt: now });
+    await store.machines.setPlacement(m.id, { attempts: attempt, reason, summary, lastAttemptAt: now });
     await store.machines.requestPlacement(m.id, next, attempt);
     this.due.set(m.id, { at: next, attempt, firstSeen: d.firstSeen });
     metrics.placements.inc({ outcome: 'unschedulable' });

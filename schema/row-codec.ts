@@ -13,32 +13,32 @@ export function checkValue(table: string, col: ColumnDef, v: Value): void {
   const where = `${table}.${col.name}`;
   switch (col.type) {
     case 'text':
-      if (typeof v !== 'string') throw new ValidationError(`${where} must be a string`);
+      if (typeof v !== 'string') throw new ValidationError(`${where} must be a string`, { storeColumn: where });
       if (Buffer.byteLength(v, 'utf8') > MAX_TEXT_BYTES) {
-        throw new ValidationError(`${where} is larger than ${MAX_TEXT_BYTES} bytes`);
+        throw new ValidationError(`${where} is larger than ${MAX_TEXT_BYTES} bytes`, { storeColumn: where });
       }
       return;
     case 'int':
       if (typeof v !== 'number' || !Number.isInteger(v) || v < INT_MIN || v > INT_MAX) {
-        throw new ValidationError(`${where} must be a 32-bit integer`);
+        throw new ValidationError(`${where} must be a 32-bit integer`, { storeColumn: where });
       }
       return;
     case 'bigint':
     case 'timestamp':
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new ValidationError(`${where} must be an integer`);
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new ValidationError(`${where} must be an integer`, { storeColumn: where });
       return;
     case 'double':
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValidationError(`${where} must be a finite number`);
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValidationError(`${where} must be a finite number`, { storeColumn: where });
       return;
     case 'boolean':
-      if (typeof v !== 'boolean') throw new ValidationError(`${where} must be a boolean`);
+      if (typeof v !== 'boolean') throw new ValidationError(`${where} must be a boolean`, { storeColumn: where });
       return;
   }
 }
 
 export function columnOf(def: TableDef, name: string): ColumnDef {
   const c = def.columns.find((x) => x.name === name);
-  if (!c) throw new ValidationError(`${def.name} has no column '${name}'`);
+  if (!c) throw new ValidationError(`${def.name} has no column '${name}'`, { storeColumn: `${def.name}.${name}` });
   return c;
 }
 
@@ -46,8 +46,8 @@ export function columnOf(def: TableDef, name: string): ColumnDef {
 export function checkRow(def: TableDef, row: Row, keyColumns: string[] = [...def.partitionKey, ...def.clusteringKey]): void {
   for (const [k, v] of Object.entries(row)) checkValue(def.name, columnOf(def, k), v);
   for (const k of keyColumns) {
-    if (row[k] === undefined || row[k] === null) throw new ValidationError(`${def.name}: key column ${k} is required`);
-    if (row[k] === '') throw new ValidationError(`${def.name}: key column ${k} must not be empty`);
+    if (row[k] === undefined || row[k] === null) throw new ValidationError(`${def.name}: key column ${k} is required`, { storeColumn: `${def.name}.${k}` });
+    if (row[k] === '') throw new ValidationError(`${def.name}: key column ${k} must not be empty`, { storeColumn: `${def.name}.${k}` });
   }
 }
 

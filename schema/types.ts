@@ -34,8 +34,10 @@ export interface MachineSpec {
 
 export interface PlacementInfo {
   attempts: number;
-  /** Why the machine is not placed yet (null when placed or not tried). */
+  /** Why the machine is not placed yet, for operators: host counts per filter (null when placed or not tried). */
   reason: string | null;
+  /** The same in the tenant's own terms, with nothing about the fleet (absent on older rows). */
+  summary?: string | null;
   lastAttemptAt: number | null;
 }
 

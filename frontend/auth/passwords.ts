@@ -8,12 +8,28 @@ const N = 16384;
 const R = 8;
 const P = 1;
 const KEY_LEN = 32;
-const MAX_PASSWORD_BYTES = 1024;
+export const MAX_PASSWORD_BYTES = 1024;
 
 function scryptAsync(pw: string, salt: Buffer, keyLen: number, opts: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scrypt(pw, salt, keyLen, opts, (err, key) => (err ? reject(err) : resolve(key)));
   });
+}
+
+/**
+ * What a password may be so that the API can always accept it: 8 to 1024 bytes of UTF-8, no control
+ * characters and no unpaired surrogate (which would not survive UTF-8). A colon is fine: Basic
+ * credentials are split at the first colon only. Returns a reason, or null when it is acceptable.
+ */
+export function passwordProblem(pw: string): string | null {
+  if (pw.length < 8) return 'a password must have at least 8 characters';
+  if (Buffer.byteLength(pw) > MAX_PASSWORD_BYTES) return `a password may have at most ${MAX_PASSWORD_BYTES} bytes`;
+  if (Buffer.from(pw, 'utf8').toString('utf8') !== pw) return 'a password must be valid Unicode text';
+  for (let i = 0; i < pw.length; i++) {
+    const c = pw.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return 'a password may not contain control characters';
+  }
+  return null;
 }
 
 export async function hashPassword(pw: string): Promise<string> {
@@ -24,9 +40,10 @@ export async function hashPassword(pw: string): Promise<string> {
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
-interface Parsed { n: number; r: number; p: number; salt: Buffer; key: Buffer }
+export interface ParsedHash { n: number; r: number; p: number; salt: Buffer; key: Buffer }
 
-function parse(stored: string): Parsed | null {
+/** The parameters of a stored hash, or null when it is malformed or asks for unreasonable cost. */
+export function parseHash(stored: string): ParsedHash | null {
   const parts = typeof stored === 'string' ? stored.split('$') : [];
   if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
   const [n, r, p] = parts.slice(1, 4).map(Number);
@@ -41,7 +58,7 @@ function parse(stored: string): Parsed | null {
 /** Whether pw matches the stored hash (constant time in the comparison; false for malformed hashes). */
 export async function verifyPassword(pw: string, stored: string): Promise<boolean> {
   if (typeof pw !== 'string' || Buffer.byteLength(pw) > MAX_PASSWORD_BYTES) return false;
-  const h = parse(stored);
+  const h = parseHash(stored);
   if (!h) return false;
   const key = await scryptAsync(pw, h.salt, h.key.length, { N: h.n, r: h.r, p: h.p, maxmem: 256 * h.n * h.r + 64 * 1024 * 1024 });
   return timingSafeEqual(key, h.key);

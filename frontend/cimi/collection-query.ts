@@ -2,8 +2,13 @@
  * Collection reads: $filter, $orderby, $first, $last, $select, evaluated while iterating the store a
  * page at a time, never holding the whole collection.
  *
- * - Positions are 1-based and apply after filtering and ordering. `count` is the number of matching
- *   members (the whole collection is iterated to count it, but only the requested window is kept).
+ * - Positions are 1-based and apply after filtering and ordering.
+ * - What a read costs is bounded, never proportional to a tenant's history (docs/api-costs.md):
+ *   without $orderby the scan stops once the window is full and `countLimit` further matches have
+ *   been counted; any read stops after examining `maxScan` stored members. When a scan stops early,
+ *   `count` is the number matched so far (a lower bound) and the collection says `countCapped: true`.
+ *   $orderby needs every member: past `maxScan` it is a 400 asking to narrow the query.
+ *   Between store pages the scan yields to the event loop, so one large read never holds up others.
  * - No $last: the window is $first .. $first + defaultPageSize - 1. A window is never longer than
  *   maxPageSize: $last beyond $first + maxPageSize - 1 is cut there. The collection's `next`
  *   operation (when more members match) gives the following window.
@@ -16,6 +21,7 @@ import type { FrontendConfig } from '../config.js';
 import type { FilterExpr } from './filter-ast.js';
 import { evalFilter } from './filter-eval.js';
 import { parseFilter } from './filter-parser.js';
+import { resourceUri } from './uris.js';
 
 export interface OrderKey { attr: string; desc: boolean }
 
@@ -26,6 +32,10 @@ export interface CollectionQuery {
   last: number;
   /** null: every attribute. */
   select: string[] | null;
+  /** Matches counted beyond the window before the count is given as a lower bound. */
+  countLimit: number;
+  /** Stored members examined at most by one read. */
+  maxScan: number;
 }
 
 const ATTR = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -38,23 +48,37 @@ function single(req: Request, name: string): string | undefined {
 }
 
 function position(v: string, name: string): number {
-  if (!/^\d{1,9}$/.test(v.trim()) || Number(v) < 1) throw new BadQueryError(`${name} must be a positive integer (1-based position), got '${v}'`);
+  if (v.length > 32 || !/^\d{1,9}$/.test(v.trim()) || Number(v) < 1) throw new BadQueryError(`${name} must be a positive integer (1-based position), got '${v}'`);
   return Number(v);
 }
 
+/** Longest $orderby or $select accepted (characters); longer is a 400 before any parsing. */
+export const MAX_LIST_PARAM_LENGTH = 1024;
+
+/** attr[:asc|:desc] (or attr asc|desc), comma-separated. Linear: split and compare, no backtracking pattern. */
 export function parseOrderBy(src: string): OrderKey[] {
+  if (src.length > MAX_LIST_PARAM_LENGTH) throw new BadQueryError(`$orderby is longer than ${MAX_LIST_PARAM_LENGTH} characters`, { parameter: '$orderby' });
   const keys: OrderKey[] = [];
   let offset = 0;
   for (const part of src.split(',')) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:[: ]\s*(asc|desc))?\s*$/i.exec(part);
-    if (!m) throw new BadQueryError(`$orderby: expected attr[:asc|:desc] at position ${offset + 1}`, { parameter: '$orderby', position: offset + 1 });
-    keys.push({ attr: m[1], desc: (m[2] ?? '').toLowerCase() === 'desc' });
+    const p = part.trim();
+    let cut = 0;
+    while (cut < p.length && p[cut] !== ':' && p[cut] !== ' ' && p[cut] !== '\t') cut++;
+    const attr = p.slice(0, cut);
+    let rest = p.slice(cut).trim();
+    if (rest.startsWith(':')) rest = rest.slice(1).trim();
+    const dir = rest.toLowerCase();
+    if (!ATTR.test(attr) || (dir !== '' && dir !== 'asc' && dir !== 'desc') || (rest === '' && cut < p.length && p[cut] === ':')) {
+      throw new BadQueryError(`$orderby: expected attr[:asc|:desc] at position ${offset + 1}`, { parameter: '$orderby', position: offset + 1 });
+    }
+    keys.push({ attr, desc: dir === 'desc' });
     offset += part.length + 1;
   }
   return keys;
 }
 
 export function parseSelect(src: string): string[] | null {
+  if (src.length > MAX_LIST_PARAM_LENGTH) throw new BadQueryError(`$select is longer than ${MAX_LIST_PARAM_LENGTH} characters`, { parameter: '$select' });
   const parts = src.split(',').map((s) => s.trim());
   if (parts.length === 1 && parts[0] === '*') return null;
   let offset = 0;
@@ -81,7 +105,7 @@ export function parseCollectionQuery(req: Request, cfg: FrontendConfig): Collect
     throw new BadQueryError(`with $orderby, $last may be at most ${cfg.maxOrderedWindow}`);
   }
   const select = selectSrc !== undefined && selectSrc.trim() !== '' ? parseSelect(selectSrc) : null;
-  return { filter, orderBy, first, last, select };
+  return { filter, orderBy, first, last, select, countLimit: cfg.countLimit, maxScan: cfg.maxScan };
 }
 
 function rank(v: unknown): [number, number | string] {
@@ -104,14 +128,28 @@ export function compareBy(keys: OrderKey[], a: Record<string, unknown>, b: Recor
   return 0;
 }
 
-export interface CollectionResult<T> { count: number; members: T[] }
+export interface CollectionResult<T> {
+  count: number;
+  members: T[];
+  /** true: the scan stopped at a cost limit and `count` is a lower bound. */
+  countCapped: boolean;
+}
 
 /** Runs the query over pages of representations (in the collection's natural order). */
 export async function runCollectionQuery<T extends Record<string, unknown>>(pages: AsyncIterable<T[]>, q: CollectionQuery): Promise<CollectionResult<T>> {
   let count = 0;
+  let scanned = 0;
   const kept: T[] = [];
+  const enough = q.last + q.countLimit;
   for await (const page of pages) {
     for (const item of page) {
+      if (scanned >= q.maxScan || (q.orderBy.length === 0 && count >= enough)) {
+        if (q.orderBy.length > 0) {
+          throw new BadQueryError(`$orderby over more than ${q.maxScan} members is refused: narrow the collection with $filter first`, { parameter: '$orderby' });
+        }
+        return { count, members: kept, countCapped: true };
+      }
+      scanned++;
       if (q.filter && !evalFilter(q.filter, item)) continue;
       count++;
       if (q.orderBy.length === 0) {
@@ -132,7 +170,7 @@ export async function runCollectionQuery<T extends Record<string, unknown>>(page
     }
   }
   const members = q.orderBy.length === 0 ? kept : kept.slice(q.first - 1, q.last);
-  return { count, members };
+  return { count, members, countCapped: false };
 }
 
 /** Keeps only the selected attributes (always id and resourceURI). */
@@ -165,5 +203,34 @@ export async function* storePages<S, T>(list: (pageState: string | null) => Prom
     const page: { items: S[]; pageState: string | null } = await list(pageState);
     yield await Promise.all(page.items.map(view));
     pageState = page.pageState;
+    // The embedded store answers synchronously: let other requests (and the agent) run between pages.
+    if (pageState) await new Promise<void>((resolve) => setImmediate(resolve));
   } while (pageState);
+}
+
+export interface CollectionParts<T> {
+  /** e.g. 'MachineCollection' */
+  type: string;
+  id: string;
+  /** the member array's name, e.g. 'machines' */
+  member: string;
+  result: CollectionResult<T>;
+  q: CollectionQuery;
+  /** the href of the 'add' operation, when the caller may add */
+  addHref?: string | null;
+  /** the query string of the next window (nextWindowQuery), and the collection URL it applies to */
+  next: string | null;
+  nextBase?: string;
+}
+
+/** The CIMI collection representation (count, members after $select, add/next operations). */
+export function collectionBody<T extends Record<string, unknown>>(p: CollectionParts<T>): Record<string, unknown> {
+  const body: Record<string, unknown> = { resourceURI: resourceUri(p.type), id: p.id, count: p.result.count };
+  if (p.result.countCapped) body.countCapped = true;
+  body[p.member] = applySelect(p.result.members, p.q.select);
+  body.operations = [
+    ...(p.addHref ? [{ rel: 'add', href: p.addHref }] : []),
+    ...(p.next ? [{ rel: 'next', href: `${p.nextBase ?? p.id}?${p.next}` }] : []),
+  ];
+  return body;
 }

@@ -2,7 +2,7 @@
  * A CIMI request body: the raw bytes (read, with the size limit, by express.raw before the routes)
  * parsed by Content-Type into a plain object, and checked to be the expected CIMI type.
  */
-import type { Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { UnsupportedMediaTypeError, ValidationError } from '../../errors/registry.js';
 import { parseCimiXml } from './parse-xml.js';
 import { CIMI_BASE } from './uris.js';
@@ -51,5 +51,19 @@ export function readCimiBody(req: Request, type: string): Record<string, unknown
     if (root !== type) throw new ValidationError(`the XML root element must be <${type}>, got <${root}>`);
     return body;
   }
-  throw new UnsupportedMediaTypeError(`Content-Type ${t} is not supported: use application/json or application/xml`);
+  throw new UnsupportedMediaTypeError(`Content-Type ${t.slice(0, 100)} is not supported: use application/json or application/xml`);
+}
+
+/**
+ * Every state-changing request (POST, PUT) names a JSON or XML media type, even with an empty body:
+ * a browser's cross-site form post (urlencoded, multipart or text/plain, sent with cached Basic
+ * credentials) can then never trigger an action. 415 otherwise, before any route runs.
+ */
+export function requireCimiMediaType(): RequestHandler {
+  return (req, _res, next) => {
+    const t = mediaType(req);
+    if (t === null) { next(new UnsupportedMediaTypeError('Content-Type is required on POST and PUT: application/json or application/xml')); return; }
+    if (!isJsonType(t) && !isXmlType(t)) { next(new UnsupportedMediaTypeError(`Content-Type ${t.slice(0, 100)} is not supported: use application/json or application/xml`)); return; }
+    next();
+  };
 }

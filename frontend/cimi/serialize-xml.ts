@@ -3,8 +3,11 @@
  * resourceURI), namespace http://schemas.dmtf.org/cimi/1; `operations` become
  * <operation rel href/>; references ({href}) become elements with an href attribute; string maps
  * (properties, requirements) become <property key="k">v</property>; arrays repeat the singular element.
+ * Text and attribute values pass through xmlSafe: a character XML 1.0 forbids (which the API never
+ * stores, but an older row might hold) becomes U+FFFD instead of breaking the document.
  */
 import { XMLBuilder } from 'fast-xml-parser';
+import { xmlSafe } from '../text-rules.js';
 import { CIMI_NS } from './uris.js';
 
 export const XML_TYPE = 'application/xml';
@@ -28,10 +31,10 @@ function singular(key: string): string {
 
 function valueToNode(v: unknown): unknown {
   if (v === null || v === undefined) return undefined;
-  if (isRef(v)) return { '@_href': v.href };
+  if (isRef(v)) return { '@_href': xmlSafe(v.href) };
   if (typeof v === 'object' && !Array.isArray(v)) return objectToNode(v as Record<string, unknown>);
   if (typeof v === 'boolean' || typeof v === 'number') return String(v);
-  return v;
+  return typeof v === 'string' ? xmlSafe(v) : v;
 }
 
 function objectToNode(o: Record<string, unknown>): XmlNode {
@@ -39,9 +42,9 @@ function objectToNode(o: Record<string, unknown>): XmlNode {
   for (const [k, v] of Object.entries(o)) {
     if (v === null || v === undefined) continue;
     if (k === 'operations' && Array.isArray(v)) {
-      node.operation = v.map((op: { rel: string; href: string }) => ({ '@_rel': op.rel, '@_href': op.href }));
+      node.operation = v.map((op: { rel: string; href: string }) => ({ '@_rel': xmlSafe(op.rel), '@_href': xmlSafe(op.href) }));
     } else if (KEYED_MAPS[k] && typeof v === 'object' && !Array.isArray(v)) {
-      node[KEYED_MAPS[k]] = Object.entries(v as Record<string, unknown>).map(([key, val]) => ({ '@_key': key, '#text': String(val) }));
+      node[KEYED_MAPS[k]] = Object.entries(v as Record<string, unknown>).map(([key, val]) => ({ '@_key': xmlSafe(key), '#text': xmlSafe(String(val)) }));
     } else if (Array.isArray(v)) {
       node[singular(k)] = v.map(valueToNode).filter((x) => x !== undefined);
     } else {

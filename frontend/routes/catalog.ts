@@ -4,16 +4,16 @@
  * Location) and DELETE (200) for admins only (403 otherwise).
  */
 import { Router } from 'express';
-import { NotFoundError, ValidationError } from '../../errors/registry.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors/registry.js';
 import type { CatalogKind } from '../../schema/types.js';
 import { isAdmin, principalOf, requireAdmin } from '../auth/authenticator.js';
 import type { Body } from '../body-fields.js';
 import { CATALOG_COLLECTIONS, CATALOG_TYPES, catalogView, parseConfigBody, parseImageBody, parseTemplateBody } from '../catalog-bodies.js';
 import { findVisible, visibleTo } from '../catalog-lookup.js';
-import { applySelect, nextWindowQuery, parseCollectionQuery, runCollectionQuery } from '../cimi/collection-query.js';
+import { collectionBody, nextWindowQuery, parseCollectionQuery, runCollectionQuery } from '../cimi/collection-query.js';
 import { sendCimi } from '../cimi/negotiate.js';
 import { readCimiBody } from '../cimi/request-body.js';
-import { collectionUrl, memberUrl, resourceUri } from '../cimi/uris.js';
+import { collectionUrl, memberUrl } from '../cimi/uris.js';
 import { baseUrl } from '../request-context.js';
 import type { RouteDeps } from './deps.js';
 import { defineRoute } from './route-table.js';
@@ -40,13 +40,9 @@ export function catalogRoutes(deps: RouteDeps, mountedAt: string): Router {
         // The catalog is small (admin-written); store.catalog.list reads it in pages of 1000.
         const items = (await store.catalog.list(kind)).filter((i) => visibleTo(i, who));
         async function* pages() { yield items.map((i) => catalogView(i, base, who)); }
-        const { count, members } = await runCollectionQuery(pages(), q);
+        const result = await runCollectionQuery(pages(), q);
         const id = collectionUrl(base, coll);
-        const next = nextWindowQuery(req, q, count);
-        sendCimi(req, res, 200, {
-          resourceURI: resourceUri(`${type}Collection`), id, count, [coll]: applySelect(members, q.select),
-          operations: [...(isAdmin(who) ? [{ rel: 'add', href: id }] : []), ...(next ? [{ rel: 'next', href: `${id}?${next}` }] : [])],
-        });
+        sendCimi(req, res, 200, collectionBody({ type: `${type}Collection`, id, member: coll, result, q, addHref: isAdmin(who) ? id : null, next: nextWindowQuery(req, q, result.count) }));
       },
       post: async (req, res) => {
         const who = requireAdmin(res);
@@ -74,6 +70,15 @@ export function catalogRoutes(deps: RouteDeps, mountedAt: string): Router {
         const who = requireAdmin(res);
         const item = await findVisible(store, kind, req.params.id as string, who);
         if (!item) throw new NotFoundError(`no ${type} ${req.params.id as string}`);
+        if (kind !== 'machineTemplate') {
+          // A template names its configuration and image by id: deleting one would break it.
+          const field = kind === 'machineConfig' ? 'machineConfig' : 'machineImage';
+          const users = (await store.catalog.list('machineTemplate')).filter((t) => t.body[field] === item.id);
+          if (users.length > 0) {
+            const names = users.slice(0, 10).map((t) => `'${t.name}' (${memberUrl(baseUrl(req, config), 'machineTemplates', t.id)})`).join(', ');
+            throw new ConflictError(`${type} ${item.id} is used by ${users.length} MachineTemplate${users.length === 1 ? '' : 's'}: ${names}${users.length > 10 ? ', ...' : ''}; delete or change them first`, { templates: users.map((t) => t.id) });
+          }
+        }
         await store.catalog.remove(kind, item.id);
         res.status(200).end();
       },

@@ -7,18 +7,22 @@ import { Router } from 'express';
 import { BadQueryError } from '../../errors/registry.js';
 import { dayOf } from '../../schema/store/telemetry.js';
 import type { EventRecord } from '../../schema/types.js';
-import { principalOf } from '../auth/authenticator.js';
-import { applySelect, nextWindowQuery, parseCollectionQuery, runCollectionQuery, storePages } from '../cimi/collection-query.js';
+import { isAdmin, principalOf, type Principal } from '../auth/authenticator.js';
+import { collectionBody, nextWindowQuery, parseCollectionQuery, runCollectionQuery, storePages } from '../cimi/collection-query.js';
 import { sendCimi } from '../cimi/negotiate.js';
 import { collectionUrl, memberUrl, resourceUri } from '../cimi/uris.js';
 import { baseUrl } from '../request-context.js';
 import type { RouteDeps } from './deps.js';
 import { defineRoute } from './route-table.js';
 
-export function eventView(e: EventRecord, base: string): Record<string, unknown> {
+/** Content fields that name the infrastructure (which host, which libvirt domain): admins only. */
+const HOST_FIELDS = new Set(['hostId', 'host', 'domain', 'holder']);
+
+export function eventView(e: EventRecord, base: string, who: Principal): Record<string, unknown> {
+  const content = isAdmin(who) ? e.content : Object.fromEntries(Object.entries(e.content ?? {}).filter(([k]) => !HOST_FIELDS.has(k)));
   return {
     resourceURI: resourceUri('Event'), id: `urn:skybus:event:${e.id}`, timestamp: new Date(e.ts).toISOString(),
-    type: e.type, severity: e.severity, outcome: e.outcome, resource: memberUrl(base, 'machines', e.resource), content: e.content,
+    type: e.type, severity: e.severity, outcome: e.outcome, resource: memberUrl(base, 'machines', e.resource), content,
   };
 }
 
@@ -35,14 +39,11 @@ export function eventRoutes(deps: RouteDeps, mountedAt: string): Router {
       }
       const day = (dayParam as string | undefined) ?? dayOf(Date.now());
       const q = parseCollectionQuery(req, config);
-      const pages = storePages((pageState) => store.telemetry.events(who.tenant, day, { limit: 500, pageState }), (e) => eventView(e, base));
-      const { count, members } = await runCollectionQuery(pages, q);
+      const pages = storePages((pageState) => store.telemetry.events(who.tenant, day, { limit: 500, pageState }), (e) => eventView(e, base, who));
+      const result = await runCollectionQuery(pages, q);
       const id = `${collectionUrl(base, 'events')}?day=${day}`;
-      const next = nextWindowQuery(req, q, count);
-      sendCimi(req, res, 200, {
-        resourceURI: resourceUri('EventCollection'), id, count, events: applySelect(members, q.select),
-        operations: next ? [{ rel: 'next', href: `${collectionUrl(base, 'events')}?${next}` }] : [],
-      });
+      const next = nextWindowQuery(req, q, result.count);
+      sendCimi(req, res, 200, collectionBody({ type: 'EventCollection', id, member: 'events', result, q, next, nextBase: collectionUrl(base, 'events') }));
     },
   });
   return r;

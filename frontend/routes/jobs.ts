@@ -7,9 +7,9 @@ import { Router } from 'express';
 import { NotFoundError } from '../../errors/registry.js';
 import { isId } from '../../schema/ids.js';
 import { principalOf } from '../auth/authenticator.js';
-import { applySelect, nextWindowQuery, parseCollectionQuery, runCollectionQuery, storePages } from '../cimi/collection-query.js';
+import { collectionBody, nextWindowQuery, parseCollectionQuery, runCollectionQuery, storePages } from '../cimi/collection-query.js';
 import { sendCimi } from '../cimi/negotiate.js';
-import { collectionUrl, resourceUri } from '../cimi/uris.js';
+import { collectionUrl } from '../cimi/uris.js';
 import { settleJob } from '../job-settlement.js';
 import { jobView } from '../job-view.js';
 import { baseUrl } from '../request-context.js';
@@ -25,13 +25,9 @@ export function jobRoutes(deps: RouteDeps, mountedAt: string): Router {
       const base = baseUrl(req, config);
       const q = parseCollectionQuery(req, config);
       const pages = storePages((pageState) => store.jobs.listByTenant(who.tenant, { limit: 200, pageState }), async (j) => jobView(await settleJob(store, j), base));
-      const { count, members } = await runCollectionQuery(pages, q);
+      const result = await runCollectionQuery(pages, q);
       const id = collectionUrl(base, 'jobs');
-      const next = nextWindowQuery(req, q, count);
-      sendCimi(req, res, 200, {
-        resourceURI: resourceUri('JobCollection'), id, count, jobs: applySelect(members, q.select),
-        operations: next ? [{ rel: 'next', href: `${id}?${next}` }] : [],
-      });
+      sendCimi(req, res, 200, collectionBody({ type: 'JobCollection', id, member: 'jobs', result, q, next: nextWindowQuery(req, q, result.count) }));
     },
   });
   defineRoute(r, mountedAt, '/jobs/:id', {

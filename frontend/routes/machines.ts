@@ -11,12 +11,13 @@
 import { Router, type Request, type Response } from 'express';
 import { NotFoundError, ValidationError } from '../../errors/registry.js';
 import { principalOf } from '../auth/authenticator.js';
-import { optStringMap, rejectUnknownFields, optString } from '../body-fields.js';
-import { applySelect, nextWindowQuery, parseCollectionQuery, runCollectionQuery, storePages } from '../cimi/collection-query.js';
+import { checkText, optStringMap, rejectUnknownFields, optString } from '../body-fields.js';
+import { collectionBody, nextWindowQuery, parseCollectionQuery, runCollectionQuery, storePages } from '../cimi/collection-query.js';
 import { sendCimi } from '../cimi/negotiate.js';
 import { readCimiBody } from '../cimi/request-body.js';
-import { collectionUrl, memberUrl, resourceUri } from '../cimi/uris.js';
+import { collectionUrl, memberUrl } from '../cimi/uris.js';
 import { jobView } from '../job-view.js';
+import { FleetBounds } from '../fleet-bounds.js';
 import { resolveMachineCreate } from '../machine-create.js';
 import { applyAction, createMachine, editMachine, loadMachine } from '../machine-mutations.js';
 import { MACHINE_ACTIONS, machineView, type MachineAction } from '../machine-view.js';
@@ -26,9 +27,21 @@ import { defineRoute } from './route-table.js';
 
 const STORE_PAGE = 200;
 
+const ACTION_URI_MAX = 512;
+
+/** The last non-empty path segment of an action URI (linear, no regular expression). */
+function lastSegment(v: string): string {
+  let end = v.length;
+  while (end > 0 && v.charCodeAt(end - 1) === 0x2f) end--;
+  const start = v.lastIndexOf('/', end - 1) + 1;
+  return v.slice(start, end);
+}
+
 function parseActionName(v: unknown): MachineAction | 'delete' {
   if (typeof v !== 'string' || v.length === 0) throw new ValidationError('Action.action must be a string (an action URI)', { field: 'action' });
-  const last = v.slice(v.replace(/\/+$/, '').lastIndexOf('/') + 1).replace(/\/+$/, '').toLowerCase();
+  if (v.length > ACTION_URI_MAX) throw new ValidationError(`Action.action is longer than ${ACTION_URI_MAX} characters`, { field: 'action' });
+  checkText(v, 'Action.action');
+  const last = lastSegment(v).toLowerCase();
   if (!(MACHINE_ACTIONS as readonly string[]).includes(last)) {
     throw new ValidationError(`Action.action '${v}' is not supported; use one of ${MACHINE_ACTIONS.join(', ')}`, { field: 'action' });
   }
@@ -45,6 +58,7 @@ function readAction(req: Request, required: boolean): MachineAction | 'delete' |
 export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
   const { store, config } = deps;
   const r = Router();
+  const bounds = { limits: config.machineLimits, fleet: new FleetBounds(store) };
 
   defineRoute(r, mountedAt, '/machines', {
     get: async (req, res) => {
@@ -52,19 +66,15 @@ export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
       const base = baseUrl(req, config);
       const q = parseCollectionQuery(req, config);
       const pages = storePages((pageState) => store.machines.listByTenant(who.tenant, { limit: STORE_PAGE, pageState }), (m) => machineView(m, base, who));
-      const { count, members } = await runCollectionQuery(pages, q);
+      const result = await runCollectionQuery(pages, q);
       const id = collectionUrl(base, 'machines');
-      const next = nextWindowQuery(req, q, count);
-      sendCimi(req, res, 200, {
-        resourceURI: resourceUri('MachineCollection'), id, count, machines: applySelect(members, q.select),
-        operations: [{ rel: 'add', href: id }, ...(next ? [{ rel: 'next', href: `${id}?${next}` }] : [])],
-      });
+      sendCimi(req, res, 200, collectionBody({ type: 'MachineCollection', id, member: 'machines', result, q, addHref: id, next: nextWindowQuery(req, q, result.count) }));
     },
     post: async (req, res) => {
       const who = principalOf(res);
       const base = baseUrl(req, config);
       const body = readCimiBody(req, 'MachineCreate');
-      const resolved = await resolveMachineCreate(store, who, body);
+      const resolved = await resolveMachineCreate(store, who, body, bounds);
       const { machine, job } = await createMachine(store, who, resolved);
       res.setHeader('Location', memberUrl(base, 'machines', machine.id));
       res.setHeader('CIMI-Job-URI', memberUrl(base, 'jobs', job.id));
@@ -92,7 +102,7 @@ export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
       if (body.id !== undefined && body.id !== memberUrl(base, 'machines', m.id) && body.id !== m.id) throw new ValidationError('Machine.id does not match the URL', { field: 'id' });
       const change = {
         name: optString(body, 'name', 255, 'Machine.name'),
-        description: optString(body, 'description', 4096, 'Machine.description'),
+        description: optString(body, 'description', 4096, 'Machine.description', 'multiline'),
         properties: optStringMap(body, 'properties', 'Machine.properties'),
       };
       const { machine, job } = await editMachine(store, who, m, change);

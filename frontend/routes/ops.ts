@@ -1,5 +1,13 @@
-/** Unauthenticated operational endpoints: /healthz (can the bus be read?) and /metrics (Prometheus). */
-import { Router } from 'express';
+/**
+ * Operational endpoints: /healthz (can the bus be read? unauthenticated, says nothing else) and
+ * /metrics (Prometheus). /metrics shows fleet-wide figures (domains per host, process versions), so
+ * by default it needs an admin's credentials, as the API does (Prometheus sends them with
+ * `basic_auth` or `authorization` in its scrape config); metricsAccess 'public' opens it, for a
+ * frontend that listens on a private address only.
+ */
+import { Router, type RequestHandler } from 'express';
+import type { Authenticator } from '../auth/authenticator.js';
+import { requireAdmin } from '../auth/authenticator.js';
 import type { SkybusMetrics } from '../../observability/metrics.js';
 import { requestLog } from '../request-context.js';
 import type { RouteDeps } from './deps.js';
@@ -7,8 +15,16 @@ import { defineRoute } from './route-table.js';
 
 const PROBE_ID = '00000000-0000-7000-8000-000000000000';
 
-export function opsRoutes(deps: RouteDeps, metrics: SkybusMetrics): Router {
+export function opsRoutes(deps: RouteDeps, metrics: SkybusMetrics, auth: Authenticator): Router {
   const r = Router();
+  const authenticate = auth.middleware();
+  const adminOnly: RequestHandler = (req, res, next) => {
+    if (deps.config.metricsAccess === 'public') { next(); return; }
+    authenticate(req, res, (err?: unknown) => {
+      if (err) { next(err); return; }
+      try { requireAdmin(res); next(); } catch (e) { next(e); }
+    });
+  };
   defineRoute(r, '', '/healthz', {
     get: async (_req, res) => {
       try {
@@ -20,6 +36,7 @@ export function opsRoutes(deps: RouteDeps, metrics: SkybusMetrics): Router {
       }
     },
   });
+  r.use('/metrics', adminOnly);
   defineRoute(r, '', '/metrics', {
     get: async (_req, res) => {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

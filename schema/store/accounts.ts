@@ -7,7 +7,13 @@ import type { ApiKey, User } from '../types.js';
 const USER_NAME = /^[a-z0-9][a-z0-9._@-]{0,63}$/;
 
 export function checkUserName(name: unknown): string {
-  if (typeof name !== 'string' || !USER_NAME.test(name)) throw new ValidationError('user name must be 1-64 lower-case letters, digits, . _ @ -');
+  if (typeof name !== 'string' || name.length > 64 || !USER_NAME.test(name)) throw new ValidationError('user name must be 1-64 lower-case letters, digits, . _ @ -');
+  return name;
+}
+
+/** Tenant names follow the user-name rule: they appear in URLs, logs and other tenants' never. */
+export function checkTenantName(name: unknown): string {
+  if (typeof name !== 'string' || name.length > 64 || !USER_NAME.test(name)) throw new ValidationError('tenant name must be 1-64 lower-case letters, digits, . _ @ -');
   return name;
 }
 
@@ -24,6 +30,7 @@ export class AccountStore {
   async createUser(u: User): Promise<User> {
     checkUserName(u.name);
     if (!u.tenant) throw new ValidationError('tenant is required');
+    checkTenantName(u.tenant);
     const { applied } = await this.d.cas('users', {
       name: u.name, tenant: u.tenant, password_hash: u.passwordHash, roles: toJson(u.roles), disabled: u.disabled, created: u.created,
     }, { ifNotExists: true });

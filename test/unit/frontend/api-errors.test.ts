@@ -68,7 +68,8 @@ describe('frontend API: authentication, authorisation and bad input', function (
       ['requirements not a map', () => as(h.app, 'alice', 'post', '/api/machines').send({ machineTemplate: tpl, requirements: ['a'] }), 400, /requirements must be an object/],
       ['body over the limit', () => as(h.app, 'alice', 'post', '/api/machines').send({ machineTemplate: tpl, description: 'x'.repeat(5000) }), 413, /too large/],
       ['unsupported Content-Type', () => as(h.app, 'alice', 'post', '/api/machines').set('Content-Type', 'text/plain').send('hello'), 415, /text\/plain/],
-      ['no body', () => as(h.app, 'alice', 'post', '/api/machines'), 400, /required/],
+      ['no body', () => as(h.app, 'alice', 'post', '/api/machines').set('Content-Type', 'application/json'), 400, /required/],
+      ['no body, no Content-Type', () => as(h.app, 'alice', 'post', '/api/machines'), 415, /Content-Type is required/],
       ['bad $filter', () => as(h.app, 'alice', 'get', '/api/machines').query({ $filter: "state='STARTED' and and" }), 400, /position 21/],
       ['bad $orderby', () => as(h.app, 'alice', 'get', '/api/machines').query({ $orderby: 'name:sideways' }), 400, /\$orderby/],
       ['bad $first', () => as(h.app, 'alice', 'get', '/api/machines').query({ $first: '0' }), 400, /\$first/],
@@ -117,12 +118,19 @@ describe('frontend API: authentication, authorisation and bad input', function (
     await broken.cleanup().catch(() => undefined);
   });
 
-  it('serves /metrics with route templates and /healthz without credentials', async () => {
+  it('serves /metrics with route templates to admins only, and /healthz without credentials', async () => {
     await as(h.app, 'alice', 'get', '/api/machines/01a20867-e166-774b-a077-daa86ce705ad').expect(404);
-    const res = await request(h.app).get('/metrics').expect(200);
+    const anon = await request(h.app).get('/metrics').expect(401);
+    assert.equal(anon.body.code, 'UNAUTHENTICATED');
+    assert.doesNotMatch(anon.text, /nodejs|skybus_/);
+    await as(h.app, 'alice', 'get', '/metrics').expect(403);
+    const res = await as(h.app, 'root', 'get', '/metrics').expect(200);
     assert.match(res.text, /skybus_http_requests_total\{method="GET",route="\/api\/machines\/:id",status="404"\} 1/);
     assert.doesNotMatch(res.text, /01a20867/);
     const hz = await request(h.app).get('/healthz').expect(200);
     assert.equal(hz.body.status, 'ok');
+    const open = await harness({ metricsAccess: 'public' });
+    await request(open.app).get('/metrics').expect(200);
+    await open.cleanup();
   });
 });

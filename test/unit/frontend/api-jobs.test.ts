@@ -18,13 +18,19 @@ describe('frontend API: job settlement and catalog', function () {
 
   it('QUEUED with placement\'s reason -> RUNNING when placed -> SUCCESS when the agent converged; written back', async () => {
     const m = await create();
-    await h.store.machines.setPlacement(m.id, { attempts: 2, reason: 'no host with label rack=r9', lastAttemptAt: Date.now() });
+    // An older row without a tenant summary: the tenant is told it waits, never the fleet detail.
+    await h.store.machines.setPlacement(m.id, { attempts: 1, reason: '0 of 7 hosts fit: 7 without the required labels', lastAttemptAt: Date.now() });
     let job = await as(h.app, 'alice', 'get', m.job).expect(200);
+    assert.equal(job.body.statusMessage, 'waiting for capacity');
+    await h.store.machines.setPlacement(m.id, { attempts: 2, reason: '0 of 7 hosts fit: 7 without the required labels', summary: 'no available host meets the requirements (rack=r9)', lastAttemptAt: Date.now() });
+    job = await as(h.app, 'alice', 'get', m.job).expect(200);
     assert.equal(job.body.state, 'QUEUED');
     assert.match(job.body.statusMessage, /rack=r9/);
+    assert.doesNotMatch(job.body.statusMessage, /hosts/);
     const machine = await as(h.app, 'alice', 'get', m.path).expect(200);
     assert.equal(machine.body.state, 'CREATING');
     assert.match(machine.body.statusMessage, /rack=r9/);
+    assert.doesNotMatch(JSON.stringify(machine.body), /of 7 hosts/);
 
     assert.equal(await h.store.machines.assignHost(m.id, 'h1'), true);
     job = await as(h.app, 'alice', 'get', m.job).expect(200);
@@ -114,6 +120,11 @@ describe('frontend API: job settlement and catalog', function () {
     const list = await as(h.app, 'root', 'get', '/api/machineConfigs').query({ $filter: 'cpu > 4' }).expect(200);
     assert.equal(list.body.count, 1);
     assert.deepEqual(list.body.operations.map((o: { rel: string }) => o.rel), ['add']);
+    // A configuration or image a template uses cannot be deleted: 409 naming the template.
+    const inUse = await as(h.app, 'root', 'delete', new URL(cfg.body.id).pathname).expect(409);
+    assert.match(inUse.body.message, /used by 1 MachineTemplate: 't'/);
+    assert.match((await as(h.app, 'root', 'delete', new URL(img.body.id).pathname).expect(409)).body.message, /'t'/);
+    await as(h.app, 'root', 'delete', new URL(tpl.body.id).pathname).expect(200);
     await as(h.app, 'root', 'delete', new URL(cfg.body.id).pathname).expect(200);
     await as(h.app, 'alice', 'get', new URL(cfg.body.id).pathname).expect(404);
     await as(h.app, 'alice', 'post', '/api/machines').send({ machineTemplate: { href: tpl.body.id } }).expect(400);

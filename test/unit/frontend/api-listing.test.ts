@@ -19,10 +19,18 @@ describe('frontend API: listing a 2,000-machine tenant', function () {
   });
   after(async () => { await h.cleanup(); });
 
-  it('defaults to the first page of 100, with the full count and a next link', async () => {
+  it('defaults to the first page of 100, with a bounded count and a next link', async () => {
+    // The count stops at the window + countLimit (1000): a lower bound, said so.
     const res = await as(h.app, 'alice', 'get', '/api/machines').expect(200);
-    assert.equal(res.body.count, 2000);
+    assert.equal(res.body.count, 1100);
+    assert.equal(res.body.countCapped, true);
     assert.equal(res.body.machines.length, 100);
+    const exact = await harness({ countLimit: 5000 });
+    for (let i = 0; i < 3; i++) await exact.store.machines.create({ tenant: 'acme', name: `e${i}`, spec: spec(), desiredState: 'STARTED' });
+    const small = await as(exact.app, 'alice', 'get', '/api/machines').expect(200);
+    assert.equal(small.body.count, 3);
+    assert.equal(small.body.countCapped, undefined);
+    await exact.cleanup();
     assert.equal(idOf(res.body.machines[0].id), ids[0]);
     const next = res.body.operations.find((o: { rel: string }) => o.rel === 'next');
     assert.match(next.href, /\$first=101&\$last=200/);

@@ -17,15 +17,34 @@ describe('frontend collection query (streaming window)', () => {
       fc.array(item, { maxLength: 120 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 130 }), fc.integer({ min: 0, max: 60 }),
       fc.constantFrom<OrderKey[]>([], [{ attr: 'cpu', desc: false }], [{ attr: 'cpu', desc: true }, { attr: 'name', desc: false }], [{ attr: 'name', desc: true }]),
       fc.constantFrom(null, 'cpu >= 3', "name = 'a' or name = 'c'"),
-      async (raw, pageSize, first, span, orderBy, filterSrc) => {
+      fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 200 }),
+      async (raw, pageSize, first, span, orderBy, filterSrc, countLimit, maxScan) => {
         const items: Item[] = raw.map((r, n) => ({ ...r, n }));
         const filter = filterSrc ? parseFilter(filterSrc) : null;
-        const q: CollectionQuery = { filter, orderBy, first, last: first + span, select: null };
-        const got = await runCollectionQuery(paged(items, pageSize), q);
+        const q: CollectionQuery = { filter, orderBy, first, last: first + span, select: null, countLimit, maxScan };
         const matching = items.filter((i) => !filter || evalFilter(filter, i));
         const sorted = orderBy.length ? [...matching].sort((a, b) => compareBy(orderBy, a, b) || a.n - b.n) : matching;
-        assert.equal(got.count, matching.length);
-        assert.deepEqual(got.members.map((m) => m.n), sorted.slice(first - 1, first + span).map((m) => m.n));
+        const window = sorted.slice(first - 1, first + span).map((m) => m.n);
+        if (orderBy.length > 0 && items.length > maxScan) {
+          await assert.rejects(runCollectionQuery(paged(items, pageSize), q), /\$orderby over more than/);
+          return;
+        }
+        const got = await runCollectionQuery(paged(items, pageSize), q);
+        const ns = got.members.map((m) => m.n);
+        if (!got.countCapped) {
+          assert.equal(got.count, matching.length);
+          assert.deepEqual(ns, window);
+          return;
+        }
+        // Stopped early: a lower bound, and a consistent prefix of the true window.
+        assert.equal(orderBy.length, 0);
+        assert.ok(got.count <= matching.length && got.count < matching.length + 1);
+        assert.deepEqual(ns, window.slice(0, ns.length));
+        if (items.length <= maxScan) {
+          // Only the count limit stopped it: the window is complete and enough was counted.
+          assert.deepEqual(ns, window);
+          assert.ok(got.count >= first + span + countLimit);
+        }
       },
     ), { numRuns: 300 });
   });
