@@ -70,8 +70,22 @@ function bad(names: Names, key: Key, msg: string): never {
   throw new ConfigError(`${name} ${msg}`, { key: name });
 }
 
+/** Parenthesised, parentheses balanced (ignoring escaped ones): ldapjs's parser is lenient about both. */
+function wellFormedFilter(f: string): boolean {
+  if (!f.startsWith('(') || !f.endsWith(')')) return false;
+  let depth = 0;
+  for (let i = 0; i < f.length; i++) {
+    const c = f[i];
+    if (c === '\\') { i++; continue; }
+    if (c === '(') depth++;
+    else if (c === ')') { depth--; if (depth < 0 || (depth === 0 && i !== f.length - 1)) return false; }
+  }
+  return depth === 0;
+}
+
 /** Why the template is not a usable filter, or null. */
 function filterProblem(f: string): string | null {
+  if (!wellFormedFilter(f)) return 'not an LDAP filter: parentheses unbalanced, or not one parenthesised filter';
   try { compileFilter(f); return null; } catch (e) { return (e as Error).message; }
 }
 
@@ -236,7 +250,7 @@ export function ldapConfig(input: LdapConfigInput, names: Names = {}): LdapConfi
  */
 export function parseGroupMapping(s: string, name = 'SKYBUS_LDAP_GROUPS'): unknown[] {
   const t = s.trim();
-  if (t.startsWith('[')) {
+  if (t.startsWith('[') || t.startsWith('{')) {
     let v: unknown;
     try { v = JSON.parse(t); } catch (e) { throw new ConfigError(`${name} is not valid JSON: ${(e as Error).message}`, { key: name }); }
     if (!Array.isArray(v)) throw new ConfigError(`${name} must be a JSON array`, { key: name });
@@ -246,7 +260,7 @@ export function parseGroupMapping(s: string, name = 'SKYBUS_LDAP_GROUPS'): unkno
     const eq = entry.lastIndexOf('=');
     const rest = eq < 0 ? '' : entry.slice(eq + 1);
     const colon = rest.indexOf(':');
-    if (eq < 0 || colon < 0) throw new ConfigError(`${name}: '${entry}' must be DN=tenant:role[,role] (tenant may be empty: DN=:admin)`, { key: name });
+    if (eq < 0 || colon < 0) throw new ConfigError(`${name} entry '${entry}' must be DN=tenant:role[,role] (tenant may be empty: DN=:admin)`, { key: name });
     return {
       groupDn: entry.slice(0, eq),
       tenant: rest.slice(0, colon).trim() || null,
