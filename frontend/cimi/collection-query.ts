@@ -135,21 +135,38 @@ export interface CollectionResult<T> {
   countCapped: boolean;
 }
 
-/** Runs the query over pages of representations (in the collection's natural order). */
-export async function runCollectionQuery<T extends Record<string, unknown>>(pages: AsyncIterable<T[]>, q: CollectionQuery): Promise<CollectionResult<T>> {
+/**
+ * Runs the query over pages of stored items (in the collection's natural order), turning them into
+ * representations with `view`. Without $filter and $orderby only the window's members are viewed
+ * (a view may cost a read, e.g. settling a Job): counting the rest needs no view.
+ */
+export async function runCollectionQuery<S, T extends Record<string, unknown>>(pages: AsyncIterable<S[]>, q: CollectionQuery, view: (s: S) => T | Promise<T>): Promise<CollectionResult<T>> {
+  const lazy = q.filter === null && q.orderBy.length === 0;
   let count = 0;
   let scanned = 0;
+  const windowRaw: S[] = [];
   const kept: T[] = [];
   const enough = q.last + q.countLimit;
-  for await (const page of pages) {
-    for (const item of page) {
+  const finish = async (countCapped: boolean): Promise<CollectionResult<T>> => {
+    if (lazy) return { count, members: await Promise.all(windowRaw.map(view)), countCapped };
+    return { count, members: q.orderBy.length === 0 ? kept : kept.slice(q.first - 1, q.last), countCapped };
+  };
+  for await (const raw of pages) {
+    const page: (S | T)[] = lazy ? raw : await Promise.all(raw.map(view));
+    for (const entry of page) {
       if (scanned >= q.maxScan || (q.orderBy.length === 0 && count >= enough)) {
         if (q.orderBy.length > 0) {
           throw new BadQueryError(`$orderby over more than ${q.maxScan} members is refused: narrow the collection with $filter first`, { parameter: '$orderby' });
         }
-        return { count, members: kept, countCapped: true };
+        return finish(true);
       }
       scanned++;
+      if (lazy) {
+        count++;
+        if (count >= q.first && count <= q.last) windowRaw.push(entry as S);
+        continue;
+      }
+      const item = entry as T;
       if (q.filter && !evalFilter(q.filter, item)) continue;
       count++;
       if (q.orderBy.length === 0) {
@@ -169,8 +186,7 @@ export async function runCollectionQuery<T extends Record<string, unknown>>(page
       if (kept.length > q.last) kept.pop();
     }
   }
-  const members = q.orderBy.length === 0 ? kept : kept.slice(q.first - 1, q.last);
-  return { count, members, countCapped: false };
+  return finish(false);
 }
 
 /** Keeps only the selected attributes (always id and resourceURI). */
@@ -197,11 +213,11 @@ export function nextWindowQuery(req: Request, q: CollectionQuery, count: number)
 }
 
 /** Pages from a store lister that takes a pageState. */
-export async function* storePages<S, T>(list: (pageState: string | null) => Promise<{ items: S[]; pageState: string | null }>, view: (s: S) => T | Promise<T>): AsyncIterable<T[]> {
+export async function* storePages<S>(list: (pageState: string | null) => Promise<{ items: S[]; pageState: string | null }>): AsyncIterable<S[]> {
   let pageState: string | null = null;
   do {
     const page: { items: S[]; pageState: string | null } = await list(pageState);
-    yield await Promise.all(page.items.map(view));
+    yield page.items;
     pageState = page.pageState;
     // The embedded store answers synchronously: let other requests (and the agent) run between pages.
     if (pageState) await new Promise<void>((resolve) => setImmediate(resolve));

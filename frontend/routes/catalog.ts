@@ -39,8 +39,8 @@ export function catalogRoutes(deps: RouteDeps, mountedAt: string): Router {
         const q = parseCollectionQuery(req, config);
         // The catalog is small (admin-written); store.catalog.list reads it in pages of 1000.
         const items = (await store.catalog.list(kind)).filter((i) => visibleTo(i, who));
-        async function* pages() { yield items.map((i) => catalogView(i, base, who)); }
-        const result = await runCollectionQuery(pages(), q);
+        async function* pages() { yield items; }
+        const result = await runCollectionQuery(pages(), q, (i) => catalogView(i, base, who));
         const id = collectionUrl(base, coll);
         sendCimi(req, res, 200, collectionBody({ type: `${type}Collection`, id, member: coll, result, q, addHref: isAdmin(who) ? id : null, next: nextWindowQuery(req, q, result.count) }));
       },

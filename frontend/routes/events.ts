@@ -39,8 +39,8 @@ export function eventRoutes(deps: RouteDeps, mountedAt: string): Router {
       }
       const day = (dayParam as string | undefined) ?? dayOf(Date.now());
       const q = parseCollectionQuery(req, config);
-      const pages = storePages((pageState) => store.telemetry.events(who.tenant, day, { limit: 500, pageState }), (e) => eventView(e, base, who));
-      const result = await runCollectionQuery(pages, q);
+      const pages = storePages((pageState) => store.telemetry.events(who.tenant, day, { limit: 500, pageState }));
+      const result = await runCollectionQuery(pages, q, (e) => eventView(e, base, who));
       const id = `${collectionUrl(base, 'events')}?day=${day}`;
       const next = nextWindowQuery(req, q, result.count);
       sendCimi(req, res, 200, collectionBody({ type: 'EventCollection', id, member: 'events', result, q, next, nextBase: collectionUrl(base, 'events') }));

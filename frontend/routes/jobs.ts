@@ -24,8 +24,8 @@ export function jobRoutes(deps: RouteDeps, mountedAt: string): Router {
       const who = principalOf(res);
       const base = baseUrl(req, config);
       const q = parseCollectionQuery(req, config);
-      const pages = storePages((pageState) => store.jobs.listByTenant(who.tenant, { limit: 200, pageState }), async (j) => jobView(await settleJob(store, j), base));
-      const result = await runCollectionQuery(pages, q);
+      const pages = storePages((pageState) => store.jobs.listByTenant(who.tenant, { limit: 200, pageState }));
+      const result = await runCollectionQuery(pages, q, async (j) => jobView(await settleJob(store, j), base));
       const id = collectionUrl(base, 'jobs');
       sendCimi(req, res, 200, collectionBody({ type: 'JobCollection', id, member: 'jobs', result, q, next: nextWindowQuery(req, q, result.count) }));
     },

@@ -65,8 +65,8 @@ export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
       const who = principalOf(res);
       const base = baseUrl(req, config);
       const q = parseCollectionQuery(req, config);
-      const pages = storePages((pageState) => store.machines.listByTenant(who.tenant, { limit: STORE_PAGE, pageState }), (m) => machineView(m, base, who));
-      const result = await runCollectionQuery(pages, q);
+      const pages = storePages((pageState) => store.machines.listByTenant(who.tenant, { limit: STORE_PAGE, pageState }));
+      const result = await runCollectionQuery(pages, q, (m) => machineView(m, base, who));
       const id = collectionUrl(base, 'machines');
       sendCimi(req, res, 200, collectionBody({ type: 'MachineCollection', id, member: 'machines', result, q, addHref: id, next: nextWindowQuery(req, q, result.count) }));
     },
