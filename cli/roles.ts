@@ -6,11 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { ldapConfigFromEnv, type LdapConfig } from '../config/ldap-config.js';
 import type { StoreConfig } from '../config/store-config.js';
 import { ConfigError } from '../errors/registry.js';
 import { buildApp } from '../frontend/app.js';
 import { parseConfigBody, parseImageBody } from '../frontend/catalog-bodies.js';
 import { hashPassword } from '../frontend/auth/passwords.js';
+import { ldapBasicAuth, localThenLdap } from '../frontend/auth/ldap.js';
 import { localBasicAuth } from '../frontend/auth/local-basic.js';
 import type { FrontendConfig } from '../frontend/config.js';
 import { HypervisorAgent } from '../hypervisor-agent/agent.js';
@@ -23,8 +25,18 @@ import { openStore, type BusStore } from '../schema/bus-store.js';
 
 export interface Running { stop(): Promise<void> }
 
-export async function startFrontend(store: BusStore, cfg: FrontendConfig, log: Logger, metrics: SkybusMetrics): Promise<{ server: Server; url: string } & Running> {
-  const app = buildApp({ store, auth: localBasicAuth(store), log, metrics, config: cfg });
+export async function startFrontend(
+  store: BusStore, cfg: FrontendConfig, log: Logger, metrics: SkybusMetrics,
+  opts: { ldap?: LdapConfig | null } = {},
+): Promise<{ server: Server; url: string } & Running> {
+  // --- LDAP login (docs/identity.md): local users first, then the directory, when SKYBUS_LDAP_URL is set.
+  const ldap = opts.ldap !== undefined ? opts.ldap : ldapConfigFromEnv();
+  const auth = ldap
+    ? localThenLdap(localBasicAuth(store), ldapBasicAuth(ldap, { log: log.child({ module: 'ldap' }) }))
+    : localBasicAuth(store);
+  if (ldap) log.info({ url: ldap.url, starttls: ldap.starttls, groups: ldap.groups.length }, 'LDAP login enabled (local users first)');
+  // --- end LDAP login
+  const app = buildApp({ store, auth, log, metrics, config: cfg });
   const server = await new Promise<Server>((resolve, reject) => {
     const fail = (e: NodeJS.ErrnoException) => reject(
       e.code === 'EADDRINUSE' ? new ConfigError(`${cfg.listenHost}:${cfg.listenPort} is already in use: choose another port with --port`)
