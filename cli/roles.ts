@@ -14,6 +14,7 @@ import { parseConfigBody, parseImageBody } from '../frontend/catalog-bodies.js';
 import { hashPassword } from '../frontend/auth/passwords.js';
 import { ldapBasicAuth, localThenLdap } from '../frontend/auth/ldap.js';
 import { localBasicAuth } from '../frontend/auth/local-basic.js';
+import { PasswordChecks } from '../frontend/auth/password-checks.js';
 import type { FrontendConfig } from '../frontend/config.js';
 import { HypervisorAgent } from '../hypervisor-agent/agent.js';
 import type { AgentConfig } from '../hypervisor-agent/config.js';
@@ -25,18 +26,27 @@ import { openStore, type BusStore } from '../schema/bus-store.js';
 
 export interface Running { stop(): Promise<void> }
 
+/** Whether a listen address only this machine reaches (a frontend there may build links from Host). */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 export async function startFrontend(
   store: BusStore, cfg: FrontendConfig, log: Logger, metrics: SkybusMetrics,
   opts: { ldap?: LdapConfig | null } = {},
 ): Promise<{ server: Server; url: string } & Running> {
   // --- LDAP login (docs/identity.md): local users first, then the directory, when SKYBUS_LDAP_URL is set.
   const ldap = opts.ldap !== undefined ? opts.ldap : ldapConfigFromEnv();
-  const auth = ldap
-    ? localThenLdap(localBasicAuth(store), ldapBasicAuth(ldap, { log: log.child({ module: 'ldap' }) }))
-    : localBasicAuth(store);
+  // Password checks on the frontend's own bounded worker threads (frontend/auth/password-checks.ts).
+  const checks = new PasswordChecks({ workers: cfg.passwordWorkers, queue: cfg.passwordQueue });
+  const local = localBasicAuth(store, { checks });
+  const auth = ldap ? localThenLdap(local, ldapBasicAuth(ldap, { log: log.child({ module: 'ldap' }) })) : local;
   if (ldap) log.info({ url: ldap.url, starttls: ldap.starttls, groups: ldap.groups.length }, 'LDAP login enabled (local users first)');
   // --- end LDAP login
   const app = buildApp({ store, auth, log, metrics, config: cfg });
+  if (cfg.publicBaseUrl === null && !isLoopback(cfg.listenHost)) {
+    log.warn({ listen: cfg.listenHost }, 'SKYBUS_FRONTEND_PUBLIC_URL is not set on a non-loopback address: links are built from each request\'s Host header; set it to the URL clients use (required behind a proxy)');
+  }
   const server = await new Promise<Server>((resolve, reject) => {
     const fail = (e: NodeJS.ErrnoException) => reject(
       e.code === 'EADDRINUSE' ? new ConfigError(`${cfg.listenHost}:${cfg.listenPort} is already in use: choose another port with --port`)
@@ -47,7 +57,7 @@ export async function startFrontend(
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.listenPort;
   const url = `http://${cfg.listenHost}:${port}`;
-  return { server, url, stop: () => new Promise<void>((r) => server.close(() => r())) };
+  return { server, url, stop: async () => { await new Promise<void>((r) => server.close(() => r())); await checks.close(); } };
 }
 
 export function startPlacement(store: BusStore, cfg: PlacementConfig, log: Logger, metrics: SkybusMetrics): Running {
