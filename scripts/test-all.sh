@@ -16,9 +16,11 @@ if [ -z "${SKYBUS_CASSANDRA_CONTACT_POINTS:-}" ]; then
   fi
 fi
 started_cluster=0
+started_ldap=0 # LDAP: set below
 cleanup() {
   if [ "$started_cassandra" = 1 ]; then bash scripts/cassandra/ctl.sh stop || true; fi
   if [ "$started_cluster" = 1 ]; then bash scripts/cassandra/ctl.sh stop --cluster || true; fi
+  if [ "$started_ldap" = 1 ]; then bash scripts/ldap/ctl.sh stop || true; fi # LDAP
 }
 trap cleanup EXIT
 
@@ -29,6 +31,18 @@ if [ "$(id -u)" -eq 0 ]; then
   bash scripts/qemu/build-guest.sh "${SKYBUS_CACHE:-$HOME/.cache/skybus}/guest"
   export SKYBUS_REAL_QEMU=1 SKYBUS_AGENT_QEMU=1
 fi
+
+# --- LDAP login tests (test/e2e/ldap.test.ts): our own slapd on 127.0.0.1:3890/6360 (scripts/ldap),
+# root only like QEMU (apt-get install slapd ldap-utils). One already running is used and left running.
+if [ "$(id -u)" -eq 0 ]; then
+  bash scripts/ldap/install.sh
+  if ! bash scripts/ldap/ctl.sh status >/dev/null 2>&1; then
+    bash scripts/ldap/ctl.sh start
+    started_ldap=1
+  fi
+  export SKYBUS_REQUIRE_LDAP=1
+fi
+# --- end LDAP
 
 bash scripts/cassandra/ctl.sh wait --timeout 180
 export SKYBUS_REQUIRE_CASSANDRA=1
