@@ -74,7 +74,11 @@ describe('the skybus command', function () {
       [['machine', 'show', 'not-an-id'], 1, /'not-an-id' is not a machine id/],
       [['machine', 'create', '--config', 'nope', '--image', 'tiny-linux'], 1, /no machineConfigs named 'nope'/],
       [['machine', 'list', '--password', 'wrong'], 1, /401/],
-      [['user', 'add', 'Bad Name!', '--password', 'longenough'], 1, /user name must be/],
+      [['user', 'add', 'Bad Name!', '--tenant', 'acme', '--password', 'longenough'], 1, /user name must be/],
+      [['user', 'add', 'frank', '--password', 'longenough'], 1, /--tenant is required/],
+      [['user', 'add', 'frank', '--tenant', 'Acme Corp', '--password', 'longenough'], 1, /tenant name must be/],
+      [['user', 'add', 'frank', '--tenant', 'acme', '--password', 'has\u0007bell'], 1, /control characters/],
+      [['machine', 'create', '--config', 'small', '--image', 'tiny-linux', '--name', 'two\nlines'], 1, /400: .*name contains a line feed/],
       [['config', 'add', '--name', 'x', '--cpu', '0', '--memory-mib', '512'], 1, /--cpu must be a positive integer/],
       [['all', '--agents', '0'], 2, /--agents must be 1..1000/],
       [['frontend', '--port', String(new URL(env.SKYBUS_URL!).port)], 1, /is already in use: choose another port/],
@@ -102,9 +106,13 @@ describe('the skybus command', function () {
   it('admin commands add a user who can then log in', () => {
     const added = run('user', 'add', 'dave', '--tenant', 'acme', '--password', 'dave-password-1');
     assert.equal(added.status, 0, added.stderr);
-    const again = run('user', 'add', 'dave', '--password', 'dave-password-1');
+    const again = run('user', 'add', 'dave', '--tenant', 'acme', '--password', 'dave-password-1');
     assert.equal(again.status, 1);
     assert.match(again.stderr, /already exists/);
+    // A password with colons: Basic credentials split at the first colon only, so it logs in.
+    assert.equal(run('user', 'add', 'erin', '--tenant', 'acme', '--password', 'pass:word:with:colons').status, 0);
+    const erin = spawnSync(process.execPath, [BIN, 'machine', 'list'], { env: { ...env, SKYBUS_USER: 'erin', SKYBUS_PASSWORD: 'pass:word:with:colons' }, encoding: 'utf8' });
+    assert.equal(erin.status, 0, erin.stderr);
     const list = spawnSync(process.execPath, [BIN, 'machine', 'list'], { env: { ...env, SKYBUS_USER: 'dave', SKYBUS_PASSWORD: 'dave-password-1' }, encoding: 'utf8' });
     assert.equal(list.status, 0, list.stderr);
     assert.match(list.stdout, /0 machine\(s\)/);
