@@ -27,7 +27,7 @@ import { SkybusMetrics } from '../../observability/metrics.js';
 import { embeddedFixture, type StoreFixture } from '../helpers/stores.js';
 
 const LDAP_HOME = process.env.SKYBUS_LDAP_HOME ?? join(process.env.SKYBUS_CACHE ?? join(homedir(), '.cache', 'skybus'), 'ldap');
-const CA_FILE = process.env.SKYBUS_LDAP_CA_FILE ?? join(LDAP_HOME, 'tls', 'ca.crt');
+const CA_FILE = join(LDAP_HOME, 'tls', 'ca.crt'); // as scripts/ldap/common.sh
 const SLAPD_LOG = join(LDAP_HOME, 'slapd.log');
 const PLAIN = 'ldap://127.0.0.1:3890';
 const LDAPS = 'ldaps://127.0.0.1:6360';
