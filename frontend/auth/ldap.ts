@@ -119,7 +119,7 @@ type Outcome =
   | { kind: 'fail'; why: string }
   | { kind: 'error'; err: unknown };
 
-function describe(err: unknown): Record<string, unknown> {
+function errInfo(err: unknown): Record<string, unknown> {
   if (err instanceof Error) {
     const e = err as Error & { code?: unknown; lde_message?: unknown };
     return { name: e.name, message: e.message, code: e.code };
@@ -234,7 +234,7 @@ export function ldapBasicAuth(cfg: LdapConfig, opts: LdapAuthOptions = {}): Ldap
         log?.warn({ user: username }, 'LDAP login refused: the search filter matches several entries');
         throw new UnauthenticatedError('valid credentials required');
       }
-      log?.warn({ err: describe(o.err), url: cfg.url, ms }, 'LDAP login failed: directory unavailable');
+      log?.warn({ err: errInfo(o.err), url: cfg.url, ms }, 'LDAP login failed: directory unavailable');
       throw new UnavailableError(LDAP_UNAVAILABLE, { retryAfterSeconds: 5 });
     }
     const uid = Array.isArray(o.user.uid) ? o.user.uid[0] : o.user.uid;
