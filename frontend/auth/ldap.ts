@@ -5,10 +5,10 @@
  * localThenLdap() (anyOf, local first). See docs/identity.md.
  *
  * Rules:
- *  - Only `Authorization: Basic`. A missing or empty password, a name that is empty, longer than
- *    256 characters or has control characters (NUL, CR, LF, ...) is a 401 before any connection:
- *    an LDAP bind with a DN and an empty password is an "unauthenticated bind" that some servers
- *    accept as a success, so it is never attempted.
+ *  - Only `Authorization: Basic`, parsed strictly (basic-credentials.ts). A missing or empty
+ *    password, a name that is empty, longer than 256 characters or has control characters (NUL,
+ *    CR, LF, ...) is a 401 before any connection: an LDAP bind with a DN and an empty password is
+ *    an "unauthenticated bind" that some servers accept as a success, so it is never attempted.
  *  - The login name goes into the search as a filter value object (ldap-filter.ts), not as
  *    escaped filter text: ldapauth-fork's sanitiser escapes the backslashes of its own \28 \29 \2a
  *    again, its String.replace lets a name containing $' or $` splice filter text, and ldapjs 3
@@ -35,6 +35,7 @@ import { normaliseDn, type LdapConfig } from '../../config/ldap-config.js';
 import { ForbiddenError, UnauthenticatedError, UnavailableError } from '../../errors/registry.js';
 import type { Logger } from '../../observability/logger.js';
 import { anyOf, setPrincipal, type Authenticator, type Principal } from './authenticator.js';
+import { parseBasic } from './basic-credentials.js';
 import { compileFilter } from './ldap-filter.js';
 import { applyStartTlsFix } from './ldap-starttls.js';
 import { BASIC_REALM } from './local-basic.js';
@@ -50,17 +51,6 @@ export function badLdapName(name: string): string | null {
   // C0 and C1 controls, DEL, and the Unicode line/paragraph separators.
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name)) return 'control character in user name';
   return null;
-}
-
-/** RFC 7617: the user-id is everything before the first colon; the password may contain colons. */
-export function parseBasic(header: string | undefined): { username: string; password: string } | null {
-  if (!header) return null;
-  const m = /^Basic[ ]+([A-Za-z0-9+/=_-]*)[ ]*$/i.exec(header);
-  if (!m) return null;
-  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return null;
-  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
 /** Successful LDAP logins for a short time, keyed by an HMAC (per-process key) of name and password. */
@@ -212,9 +202,10 @@ export function ldapBasicAuth(cfg: LdapConfig, opts: LdapAuthOptions = {}): Ldap
   }
 
   async function authenticate(req: Request, res: Response): Promise<Principal> {
+    // The same strict RFC 7617 parsing as local users (basic-credentials.ts).
     const creds = parseBasic(req.headers.authorization);
-    if (!creds) throw new UnauthenticatedError('valid credentials required');
-    const { username, password } = creds;
+    if (creds.kind !== 'basic') throw new UnauthenticatedError('valid credentials required');
+    const { name: username, password } = creds;
     if (badLdapName(username) !== null || password.length === 0 || Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
       throw new UnauthenticatedError('valid credentials required');
     }
@@ -254,7 +245,7 @@ export function ldapBasicAuth(cfg: LdapConfig, opts: LdapAuthOptions = {}): Ldap
     cache,
     cached(req: Request): Principal | null {
       const c = parseBasic(req.headers.authorization);
-      return c && c.password ? cache.get(c.username, c.password) : null;
+      return c.kind === 'basic' && c.password ? cache.get(c.name, c.password) : null;
     },
     clearCache: () => cache.clear(),
     challenges: () => [`Basic realm="${realm}"`],
