@@ -8,6 +8,7 @@ import { CatalogStore } from './store/catalog.js';
 import { HostStore } from './store/hosts.js';
 import { JobStore } from './store/jobs.js';
 import { MachineStore } from './store/machines.js';
+import { QuotaStore } from './store/quotas.js';
 import { ServiceStore } from './store/services.js';
 import { TelemetryStore } from './store/telemetry.js';
 import type { TableDriver } from './table-driver.js';
@@ -20,6 +21,7 @@ export class BusStore {
   readonly accounts: AccountStore;
   readonly catalog: CatalogStore;
   readonly services: ServiceStore;
+  readonly quotas: QuotaStore;
 
   constructor(readonly driver: TableDriver) {
     this.machines = new MachineStore(driver);
@@ -29,6 +31,7 @@ export class BusStore {
     this.accounts = new AccountStore(driver);
     this.catalog = new CatalogStore(driver);
     this.services = new ServiceStore(driver);
+    this.quotas = new QuotaStore(driver);
   }
 
   get kind(): 'embedded' | 'cassandra' { return this.driver.kind; }

@@ -10,10 +10,13 @@ import { checkId, newId } from '../ids.js';
 import { collectPages, fromJson, toJson } from '../json-column.js';
 import type { Row, TableDriver } from '../table-driver.js';
 import type { DesiredState, HostMachine, Machine, MachineSpec, MachineStatus, Page, PlacementInfo } from '../types.js';
+import { QuotaStore } from './quotas.js';
 
 export const PLACEMENT_BUCKET_MS = 60_000;
 
 export interface NewMachine {
+  /** A new id chosen by the caller (the frontend charges the tenant's quota under it first). */
+  id?: string;
   tenant: string;
   name: string;
   description?: string;
@@ -71,14 +74,15 @@ function rowToHostMachine(r: Row): HostMachine {
 }
 
 export class MachineStore {
-  constructor(private readonly d: TableDriver) {}
+  private readonly quotas: QuotaStore;
+  constructor(private readonly d: TableDriver) { this.quotas = new QuotaStore(d); }
 
   async create(m: NewMachine, now = Date.now()): Promise<Machine> {
     checkText(m.tenant, 'tenant', NAME_MAX);
     if (!m.tenant) throw new ValidationError('tenant is required');
     checkText(m.name, 'name', NAME_MAX);
     checkText(m.description ?? '', 'description', 4096);
-    const id = newId(now);
+    const id = m.id === undefined ? newId(now) : checkId(m.id, 'machine id');
     const status: MachineStatus = { state: 'CREATING', observedGeneration: 0, observedRestartSeq: 0, converged: false, error: null, hostId: null, updatedAt: now };
     const row: Row = {
       id, tenant: m.tenant, name: m.name, description: m.description ?? '', properties: toJson(m.properties ?? {}),
@@ -205,8 +209,13 @@ export class MachineStore {
     await this.d.put('machines', { id: checkId(id, 'machine id'), status: toJson(status) });
   }
 
-  /** The machine is gone: its rows go (machine, tenant index, host partition). */
+  /**
+   * The machine is gone: its quota charge is released (exactly once: quotas.ts) and its rows go
+   * (machine, tenant index, host partition). The release comes first: a purge that fails after it is
+   * retried and finds nothing more to release; one that fails before it left every row in place.
+   */
   async purge(m: Pick<Machine, 'id' | 'tenant' | 'hostId'>): Promise<void> {
+    await this.quotas.release(m.tenant, m.id);
     // The host's copy goes last: while it exists the agent keeps retrying a purge that failed half-way.
     await this.d.remove('machines_by_tenant', { tenant: m.tenant, id: m.id });
     await this.d.remove('machines', { id: m.id });

@@ -11,6 +11,7 @@ import { openDriver } from '../../schema/bus-store.js';
 import { newId } from '../../schema/ids.js';
 import type { MachineSpec } from '../../schema/types.js';
 import type { StoreFixture } from '../helpers/stores.js';
+import { quotaContract } from './quota-contract.js';
 
 const spec: MachineSpec = { cpu: 1, memoryKiB: 65536, cpuArch: 'x86_64', image: null, disks: [], userData: null, requirements: {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -381,4 +382,6 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
       assert.equal((await fx.raw('catalog', 'kind = ? AND id = ?', ['machineConfig', c.id])).length, 0);
     });
   });
+
+  describe('quotas', () => quotaContract(() => fx));
 }
