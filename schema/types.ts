@@ -165,7 +165,24 @@ export interface User {
   created: number;
 }
 
-export interface ApiKey { keyId: string; userName: string; secretHash: string; created: number }
+/**
+ * An API key (frontend/auth/api-keys.ts). `secretHash` is the stored form of the secret (never the
+ * secret); `expires` and `revoked` are epoch ms or null. A key has no tenant or roles of its own:
+ * it acts with its owner's, read at the time of use.
+ */
+export interface ApiKey {
+  keyId: string;
+  userName: string;
+  secretHash: string;
+  created: number;
+  name: string;
+  description: string;
+  expires: number | null;
+  revoked: number | null;
+}
+
+/** What a user's key listing holds (api_keys_by_user): everything but the hash. */
+export type ApiKeyInfo = Omit<ApiKey, 'secretHash'>;
 
 export const CATALOG_KINDS = ['machineConfig', 'machineImage', 'machineTemplate', 'credential'] as const;
 export type CatalogKind = (typeof CATALOG_KINDS)[number];

@@ -362,14 +362,65 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
     });
 
     it('API keys are created once per id and read back', async () => {
-      const k = { keyId: 'key-0001', userName: 'alice', secretHash: 'scrypt$x', created: 42 };
+      const k = { keyId: newId(), userName: 'alice', secretHash: 'hs256$salt$digest', created: 42, name: 'ci', description: 'the CI job', expires: null, revoked: null };
       await fx.store.accounts.createApiKey(k);
       await assert.rejects(fx.store.accounts.createApiKey({ ...k, userName: 'mallory' }), ConflictError);
-      assert.deepEqual(await fx.store.accounts.getApiKey('key-0001'), k);
-      assert.equal(await fx.store.accounts.getApiKey('key-none'), null);
-      const rows = await fx.raw('api_keys', 'key_id = ?', ['key-0001']);
+      assert.deepEqual(await fx.store.accounts.getApiKey(k.keyId), k);
+      assert.equal(await fx.store.accounts.getApiKey(newId()), null);
+      assert.equal(await fx.store.accounts.getApiKey('not-an-id'), null);
+      const rows = await fx.raw('api_keys', 'key_id = ?', [k.keyId]);
       assert.equal(rows.length, 1);
       assert.equal(rows[0].user_name, 'alice');
+      assert.equal(rows[0].expires, null);
+      const listed = await fx.raw('api_keys_by_user', 'user_name = ? AND key_id = ?', ['alice', k.keyId]);
+      assert.equal(listed.length, 1);
+      assert.equal(listed[0].name, 'ci');
+      assert.equal('secret_hash' in listed[0], false, 'the listing holds no hash');
+    });
+
+    it('API keys are listed per user in creation order, without hashes, and revoked once', async () => {
+      const now = Date.now();
+      const mk = (user: string, name: string, expires: number | null = null) => ({ keyId: newId(), userName: user, secretHash: `hs256$s$${name}`, created: now, name, description: '', expires, revoked: null });
+      const a1 = await fx.store.accounts.createApiKey(mk('kuser', 'one'));
+      const a2 = await fx.store.accounts.createApiKey(mk('kuser', 'two', now + 86_400_000));
+      await fx.store.accounts.createApiKey(mk('kother', 'theirs'));
+      const list = await fx.store.accounts.listApiKeys('kuser');
+      assert.deepEqual(list.map((k) => k.name), ['one', 'two']);
+      assert.equal(list[1].expires, now + 86_400_000);
+      for (const k of list) assert.equal('secretHash' in k, false);
+      assert.equal(await fx.store.accounts.revokeApiKey(a1.keyId, 'kother'), null, "another user's key is not theirs to revoke");
+      assert.equal((await fx.store.accounts.getApiKey(a1.keyId))?.revoked, null);
+      const [r1, r2] = await Promise.all([fx.store.accounts.revokeApiKey(a1.keyId, 'kuser', now + 5), fx.store.accounts.revokeApiKey(a1.keyId, 'kuser', now + 9)]);
+      assert.ok(r1 && r2);
+      assert.equal(r1.revoked, r2.revoked, 'two racing revokes agree on one revocation time');
+      const stored = await fx.store.accounts.getApiKey(a1.keyId);
+      assert.equal(stored?.revoked, r1.revoked);
+      assert.equal(stored?.secretHash, 'hs256$s$one');
+      assert.equal((await fx.store.accounts.listApiKeys('kuser')).find((k) => k.keyId === a1.keyId)?.revoked, r1.revoked);
+      assert.equal((await fx.store.accounts.getApiKey(a2.keyId))?.revoked, null);
+      assert.equal(await fx.store.accounts.revokeApiKey(newId(), 'kuser'), null);
+      const raw = await fx.raw('api_keys', 'key_id = ?', [a1.keyId]);
+      assert.equal(raw[0].revoked, r1.revoked);
+    });
+
+    it('API keys: bad values are refused and write nothing; a past expiry is refused', async () => {
+      const now = Date.now();
+      const base = { keyId: newId(), userName: 'kbad', secretHash: 'h', created: now, name: '', description: '', expires: null, revoked: null };
+      await assert.rejects(fx.store.accounts.createApiKey({ ...base, keyId: 'nope' }), ValidationError);
+      await assert.rejects(fx.store.accounts.createApiKey({ ...base, userName: 'Bad Name' }), ValidationError);
+      await assert.rejects(fx.store.accounts.createApiKey({ ...base, expires: now - 1 }), ValidationError);
+      assert.deepEqual(await fx.store.accounts.listApiKeys('kbad'), []);
+      assert.equal(await fx.store.accounts.getApiKey(base.keyId), null);
+    });
+
+    it('disabling a user is stored on the user row; an unknown user is a conflict', async () => {
+      await fx.store.accounts.createUser({ name: 'dora', tenant: 'td', passwordHash: 'x', roles: ['user'], disabled: false, created: 1 });
+      await fx.store.accounts.setUserDisabled('dora', true);
+      assert.equal((await fx.store.accounts.getUser('dora'))?.disabled, true);
+      assert.equal((await fx.raw('users', 'name = ?', ['dora']))[0].disabled, fx.kind === 'embedded' ? 1 : true);
+      await fx.store.accounts.setUserDisabled('dora', false);
+      assert.equal((await fx.store.accounts.getUser('dora'))?.disabled, false);
+      await assert.rejects(fx.store.accounts.setUserDisabled('nobody', true), ConflictError);
     });
 
     it('catalog items are created, listed per kind and removed', async () => {
