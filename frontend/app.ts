@@ -22,6 +22,7 @@ import { eventRoutes } from './routes/events.js';
 import { jobRoutes } from './routes/jobs.js';
 import { machineRoutes } from './routes/machines.js';
 import { opsRoutes } from './routes/ops.js';
+import { quotaRoutes } from './routes/quotas.js';
 
 export interface FrontendDeps {
   store: BusStore;
@@ -57,6 +58,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(catalogRoutes(rd, API_PREFIX));
   api.use(jobRoutes(rd, API_PREFIX));
   api.use(eventRoutes(rd, API_PREFIX));
+  api.use(quotaRoutes(rd, API_PREFIX));
   api.use(notFoundHandler());
   app.use(API_PREFIX, api);
 

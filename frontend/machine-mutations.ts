@@ -6,10 +6,11 @@
 import { InvalidStateError, NotFoundError } from '../errors/registry.js';
 import type { BusStore } from '../schema/bus-store.js';
 import type { SpecChange } from '../schema/store/machines.js';
-import { isId } from '../schema/ids.js';
+import { isId, newId } from '../schema/ids.js';
 import type { DesiredState, Job, Machine } from '../schema/types.js';
 import type { Principal } from './auth/authenticator.js';
 import type { ResolvedCreate } from './machine-create.js';
+import { chargeMachine } from './quota-view.js';
 import { ACTION_RULES, actionAllowed, displayState, type MachineAction } from './machine-view.js';
 
 /** The caller's machine, or 404 (unknown, malformed id, or another tenant's). */
@@ -32,10 +33,20 @@ async function record(store: BusStore, who: Principal, m: Machine, action: strin
   return job;
 }
 
+/** Charges the tenant's quota first (403 over quota); a machine write that fails gives the charge back. */
 export async function createMachine(store: BusStore, who: Principal, r: ResolvedCreate, now = Date.now()): Promise<{ machine: Machine; job: Job }> {
-  const machine = await store.machines.create({
-    tenant: who.tenant, name: r.name, description: r.description, properties: r.properties, spec: r.spec, desiredState: r.initialState,
-  }, now);
+  const id = newId(now);
+  await chargeMachine(store, who.tenant, id, r.spec);
+  let machine: Machine;
+  try {
+    machine = await store.machines.create({
+      id, tenant: who.tenant, name: r.name, description: r.description, properties: r.properties, spec: r.spec, desiredState: r.initialState,
+    }, now);
+  } catch (e) {
+    // purge releases the charge and removes whatever part of the machine reached the bus.
+    await store.machines.purge({ id, tenant: who.tenant, hostId: null }).catch(() => undefined);
+    throw e;
+  }
   const job = await record(store, who, machine, 'create', r.initialState, 'NONE', now);
   return { machine, job };
 }
