@@ -11,9 +11,12 @@ import type { StoreConfig } from '../config/store-config.js';
 import { ConfigError } from '../errors/registry.js';
 import { buildApp } from '../frontend/app.js';
 import { parseConfigBody, parseImageBody } from '../frontend/catalog-bodies.js';
+import { apiKeyAuth } from '../frontend/auth/api-keys.js';
+import { anyOf, asLocalUsers } from '../frontend/auth/authenticator.js';
 import { hashPassword } from '../frontend/auth/passwords.js';
 import { ldapBasicAuth, localThenLdap } from '../frontend/auth/ldap.js';
 import { localBasicAuth } from '../frontend/auth/local-basic.js';
+import { LoginThrottle } from '../frontend/auth/login-throttle.js';
 import { PasswordChecks } from '../frontend/auth/password-checks.js';
 import type { FrontendConfig } from '../frontend/config.js';
 import { HypervisorAgent } from '../hypervisor-agent/agent.js';
@@ -39,8 +42,11 @@ export async function startFrontend(
   const ldap = opts.ldap !== undefined ? opts.ldap : ldapConfigFromEnv();
   // Password checks on the frontend's own bounded worker threads (frontend/auth/password-checks.ts).
   const checks = new PasswordChecks({ workers: cfg.passwordWorkers, queue: cfg.passwordQueue });
-  const local = localBasicAuth(store, { checks });
-  const auth = ldap ? localThenLdap(local, ldapBasicAuth(ldap, { log: log.child({ module: 'ldap' }) })) : local;
+  const throttle = new LoginThrottle(store);
+  const local = localBasicAuth(store, { checks, throttle });
+  const passwords = ldap ? localThenLdap(asLocalUsers(local), ldapBasicAuth(ldap, { log: log.child({ module: 'ldap' }), throttle })) : asLocalUsers(local);
+  // API keys (Authorization: Bearer, frontend/auth/api-keys.ts) first: any other header passes on at once.
+  const auth = anyOf(apiKeyAuth(store), passwords);
   if (ldap) log.info({ url: ldap.url, starttls: ldap.starttls, groups: ldap.groups.length }, 'LDAP login enabled (local users first)');
   // --- end LDAP login
   const app = buildApp({ store, auth, log, metrics, config: cfg });

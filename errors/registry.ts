@@ -91,7 +91,7 @@ export class PayloadTooLargeError extends SkybusError {
   constructor(message: string) { super('PAYLOAD_TOO_LARGE', message); }
 }
 export class RateLimitedError extends SkybusError {
-  constructor(message: string) { super('RATE_LIMITED', message); }
+  constructor(message: string, details?: Record<string, unknown>) { super('RATE_LIMITED', message, details); }
 }
 /** A lightweight transaction timed out: it may or may not have been applied. Re-read, never re-send. */
 export class UnknownOutcomeError extends SkybusError {

@@ -7,6 +7,7 @@ import { AccountStore } from './store/accounts.js';
 import { CatalogStore } from './store/catalog.js';
 import { HostStore } from './store/hosts.js';
 import { JobStore } from './store/jobs.js';
+import { LoginAttemptStore } from './store/login-attempts.js';
 import { MachineStore } from './store/machines.js';
 import { QuotaStore } from './store/quotas.js';
 import { ServiceStore } from './store/services.js';
@@ -22,6 +23,7 @@ export class BusStore {
   readonly catalog: CatalogStore;
   readonly services: ServiceStore;
   readonly quotas: QuotaStore;
+  readonly loginAttempts: LoginAttemptStore;
 
   constructor(readonly driver: TableDriver) {
     this.machines = new MachineStore(driver);
@@ -31,6 +33,7 @@ export class BusStore {
     this.accounts = new AccountStore(driver);
     this.catalog = new CatalogStore(driver);
     this.services = new ServiceStore(driver);
+    this.loginAttempts = new LoginAttemptStore(driver);
     this.quotas = new QuotaStore(driver);
   }
 

@@ -24,6 +24,36 @@ export function setPrincipal(res: Response, p: Principal): void {
   res.locals.principal = p;
 }
 
+/**
+ * How the principal was authenticated, for routes that care (API-key management: keys are for local
+ * users, and only a password login may create one). Unset means another source (e.g. LDAP).
+ */
+export type AuthSource = { kind: 'local' } | { kind: 'apiKey'; keyId: string };
+
+export function setAuthSource(res: Response, kind: 'local'): void;
+export function setAuthSource(res: Response, kind: 'apiKey', keyId: string): void;
+export function setAuthSource(res: Response, kind: 'local' | 'apiKey', keyId?: string): void {
+  res.locals.authSource = kind === 'local' ? { kind } : { kind, keyId: keyId! };
+}
+
+export function authSourceOf(res: Response): AuthSource | null {
+  return (res.locals.authSource as AuthSource | undefined) ?? null;
+}
+
+/** `auth` with every principal it accepts marked as a local user (wrap localBasicAuth with it). */
+export function asLocalUsers(auth: Authenticator): Authenticator {
+  return {
+    challenges: () => auth.challenges(),
+    middleware(): RequestHandler {
+      const inner = auth.middleware();
+      return (req: Request, res: Response, next: NextFunction) => inner(req, res, (err?: unknown) => {
+        if (err === undefined && res.locals.principal && !res.locals.authSource) setAuthSource(res, 'local');
+        next(err);
+      });
+    },
+  };
+}
+
 export function principalOf(res: Response): Principal {
   const p = res.locals.principal as Principal | undefined;
   if (!p) throw new UnauthenticatedError();

@@ -48,8 +48,13 @@ export function parseBasic(header: string | undefined): BasicParse {
   return { kind: 'basic', name: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
-/** Checks a name and password: the principal, or null when they do not authenticate. */
-export type VerifyBasic = (name: string, password: string) => Promise<Principal | null>;
+/** Checks a name and password (from the client at `address`): the principal, or null when they do not authenticate. */
+export type VerifyBasic = (name: string, password: string, address: string) => Promise<Principal | null>;
+
+/** The client's address as the frontend sees it (express's req.ip: the socket, or X-Forwarded-For with 'trust proxy'). */
+export function clientAddress(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
 
 /** A passport strategy over parseBasic: success with the principal, fail (401) otherwise. */
 export class StrictBasicStrategy extends passport.Strategy {
@@ -61,7 +66,7 @@ export class StrictBasicStrategy extends passport.Strategy {
     const c = parseBasic(req.get('authorization'));
     const challenge = `Basic realm="${this.realm}"`;
     if (c.kind !== 'basic') { this.fail(challenge, 401); return; }
-    this.verify(c.name, c.password).then(
+    this.verify(c.name, c.password, clientAddress(req)).then(
       (user) => (user ? this.success(user) : this.fail(challenge, 401)),
       (e: unknown) => this.error(e as Error),
     );

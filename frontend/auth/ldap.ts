@@ -35,7 +35,8 @@ import { normaliseDn, type LdapConfig } from '../../config/ldap-config.js';
 import { ForbiddenError, UnauthenticatedError, UnavailableError } from '../../errors/registry.js';
 import type { Logger } from '../../observability/logger.js';
 import { anyOf, setPrincipal, type Authenticator, type Principal } from './authenticator.js';
-import { parseBasic } from './basic-credentials.js';
+import { clientAddress, parseBasic } from './basic-credentials.js';
+import type { LoginThrottle } from './login-throttle.js';
 import { compileFilter } from './ldap-filter.js';
 import { applyStartTlsFix } from './ldap-starttls.js';
 import { BASIC_REALM } from './local-basic.js';
@@ -120,6 +121,8 @@ function errInfo(err: unknown): Record<string, unknown> {
 export interface LdapAuthOptions {
   realm?: string;
   log?: Logger;
+  /** Failed-login throttling in the bus (login-throttle.ts), applied before every bind. */
+  throttle?: LoginThrottle;
 }
 
 export interface LdapAuthenticator extends Authenticator {
@@ -211,6 +214,7 @@ export function ldapBasicAuth(cfg: LdapConfig, opts: LdapAuthOptions = {}): Ldap
     }
     const cached = cache.get(username, password);
     if (cached) return cached;
+    await opts.throttle?.admit(username, clientAddress(req));
 
     const t0 = process.hrtime.bigint();
     const o = await directoryLogin(req, res, username, password);
@@ -237,6 +241,7 @@ export function ldapBasicAuth(cfg: LdapConfig, opts: LdapAuthOptions = {}): Ldap
     }
     const principal: Principal = { name, tenant: mapped.tenant, roles: mapped.roles };
     cache.set(username, password, principal);
+    await opts.throttle?.succeeded(username, clientAddress(req));
     log?.debug({ user: name, tenant: principal.tenant, ms }, 'LDAP login');
     return principal;
   }

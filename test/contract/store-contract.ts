@@ -11,6 +11,7 @@ import { openDriver } from '../../schema/bus-store.js';
 import { newId } from '../../schema/ids.js';
 import type { MachineSpec } from '../../schema/types.js';
 import type { StoreFixture } from '../helpers/stores.js';
+import { loginAttemptsContract } from './login-attempts-contract.js';
 import { quotaContract } from './quota-contract.js';
 
 const spec: MachineSpec = { cpu: 1, memoryKiB: 65536, cpuArch: 'x86_64', image: null, disks: [], userData: null, requirements: {} };
@@ -435,4 +436,5 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
   });
 
   describe('quotas', () => quotaContract(() => fx));
+  describe('login attempts', () => loginAttemptsContract(() => fx));
 }
