@@ -7,6 +7,7 @@ import { checkTenantName, checkUserName } from '../schema/store/accounts.js';
 import { parseConfigBody, parseImageBody } from '../frontend/catalog-bodies.js';
 import { openStore, type BusStore } from '../schema/bus-store.js';
 import { table } from './output.js';
+import { quotaCommands } from './quota-commands.js';
 import { storeConfigOf, storeOptions, type StoreArgs } from './store-options.js';
 
 async function withStore<R>(a: StoreArgs, fn: (s: BusStore) => Promise<R>): Promise<R> {
@@ -20,7 +21,7 @@ function positiveInt(v: number, what: string): number {
 }
 
 export function adminCommands<T>(y: Argv<T>): Argv<T> {
-  return y
+  return quotaCommands(y)
     .command('schema <action>', 'bus schema', (a) => storeOptions(a).positional('action', { choices: ['migrate'] as const, demandOption: true }),
       async (a) => withStore(a, async (s) => {
         const r = await s.migrate();

@@ -1,0 +1,72 @@
+/**
+ * `skybus quota set <tenant> --machines N --cpu N --memory-mib N` and `skybus quota show [tenant]`:
+ * admin commands on the bus directly (like `skybus user add`). A limit of `unlimited` clears it; a
+ * limit left out keeps its value. `show` without a tenant lists every tenant with a quota row.
+ */
+import type { Argv } from 'yargs';
+import { ValidationError } from '../errors/registry.js';
+import { openStore, type BusStore } from '../schema/bus-store.js';
+import { checkTenantName } from '../schema/store/accounts.js';
+import type { QuotaLimits, TenantQuota } from '../schema/store/quotas.js';
+import { table } from './output.js';
+import { storeConfigOf, storeOptions, type StoreArgs } from './store-options.js';
+
+async function withStore<R>(a: StoreArgs, fn: (s: BusStore) => Promise<R>): Promise<R> {
+  const s = await openStore(storeConfigOf(a));
+  try { return await fn(s); } finally { await s.close(); }
+}
+
+function limitArg(v: string | undefined, flag: string): number | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'unlimited') return null;
+  if (!/^\d{1,10}$/.test(v) || Number(v) > 1_000_000_000) throw new ValidationError(`${flag} must be an integer from 0 to 1000000000, or 'unlimited'`);
+  return Number(v);
+}
+
+const shown = (v: number | null) => (v === null ? 'unlimited' : String(v));
+const mib = (kib: number) => Math.round((kib / 1024) * 1000) / 1000;
+
+function row(q: TenantQuota) {
+  return {
+    tenant: q.tenant,
+    machines: `${q.used.machines}/${shown(q.limits.machines)}`,
+    cpu: `${q.used.cpus}/${shown(q.limits.cpus)}`,
+    memoryMiB: `${mib(q.used.memoryKiB)}/${shown(q.limits.memoryKiB === null ? null : mib(q.limits.memoryKiB))}`,
+  };
+}
+
+function json(q: TenantQuota) {
+  return {
+    tenant: q.tenant,
+    limits: { machines: q.limits.machines, cpu: q.limits.cpus, memoryMiB: q.limits.memoryKiB === null ? null : mib(q.limits.memoryKiB) },
+    usage: { machines: q.used.machines, cpu: q.used.cpus, memoryMiB: mib(q.used.memoryKiB) },
+  };
+}
+
+export function quotaCommands<T>(y: Argv<T>): Argv<T> {
+  return y.command('quota <action> [tenant]', 'tenant quotas: set, show', (a) => storeOptions(a)
+    .positional('action', { choices: ['set', 'show'] as const, demandOption: true })
+    .positional('tenant', { type: 'string' })
+    .option('machines', { type: 'string', describe: 'most machines (or unlimited)' })
+    .option('cpu', { type: 'string', describe: 'most vCPUs (or unlimited)' })
+    .option('memory-mib', { type: 'string', describe: 'most memory in MiB (or unlimited)' })
+    .option('json', { type: 'boolean', default: false }),
+  async (a) => withStore(a, async (s) => {
+    const out = (qs: TenantQuota[]) => process.stdout.write((a.json ? JSON.stringify(qs.length === 1 && a.tenant ? json(qs[0]) : qs.map(json), null, 2) : table(qs.map(row), ['tenant', 'machines', 'cpu', 'memoryMiB'])) + '\n');
+    if (a.action === 'show') {
+      out(a.tenant === undefined ? await s.quotas.list() : [await s.quotas.get(checkTenantName(a.tenant))]);
+      return;
+    }
+    if (a.tenant === undefined) throw new ValidationError('quota set needs a tenant: skybus quota set <tenant> --machines N --cpu N --memory-mib N');
+    const tenant = checkTenantName(a.tenant);
+    const limits: Partial<QuotaLimits> = {};
+    const machines = limitArg(a.machines, '--machines');
+    const cpus = limitArg(a.cpu, '--cpu');
+    const memoryMiB = limitArg(a['memory-mib'], '--memory-mib');
+    if (machines !== undefined) limits.machines = machines;
+    if (cpus !== undefined) limits.cpus = cpus;
+    if (memoryMiB !== undefined) limits.memoryKiB = memoryMiB === null ? null : memoryMiB * 1024;
+    if (Object.keys(limits).length === 0) throw new ValidationError('quota set needs at least one of --machines, --cpu, --memory-mib');
+    out([await s.quotas.setLimits(tenant, limits)]);
+  }));
+}
