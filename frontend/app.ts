@@ -15,6 +15,7 @@ import { API_PREFIX } from './cimi/uris.js';
 import type { FrontendConfig } from './config.js';
 import { errorMiddleware, notFoundHandler } from './error-middleware.js';
 import { requestContext } from './request-context.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
 import { catalogRoutes } from './routes/catalog.js';
 import type { RouteDeps } from './routes/deps.js';
 import { entryPointRoutes } from './routes/entry-point.js';
@@ -58,6 +59,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(catalogRoutes(rd, API_PREFIX));
   api.use(jobRoutes(rd, API_PREFIX));
   api.use(eventRoutes(rd, API_PREFIX));
+  api.use(apiKeyRoutes(rd, API_PREFIX));
   api.use(quotaRoutes(rd, API_PREFIX));
   api.use(notFoundHandler());
   app.use(API_PREFIX, api);

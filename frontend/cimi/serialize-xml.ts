@@ -16,6 +16,7 @@ const SINGULAR: Record<string, string> = {
   machines: 'Machine', jobs: 'Job', machineConfigs: 'MachineConfiguration', machineImages: 'MachineImage',
   machineTemplates: 'MachineTemplate', events: 'Event', operations: 'operation', disks: 'disk',
   affectedResources: 'affectedResource', capabilities: 'capability',
+  apiKeys: 'ApiKey',
 };
 const KEYED_MAPS: Record<string, string> = { properties: 'property', requirements: 'requirement' };
 

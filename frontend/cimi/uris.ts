@@ -19,6 +19,8 @@ export const COLLECTIONS = {
   machineTemplates: { member: 'MachineTemplate', collection: 'MachineTemplateCollection' },
   jobs: { member: 'Job', collection: 'JobCollection' },
   events: { member: 'Event', collection: 'EventCollection' },
+  /** Skybus extension: the caller's API keys (docs/identity.md). */
+  apiKeys: { member: 'ApiKey', collection: 'ApiKeyCollection' },
 } as const;
 export type CollectionName = keyof typeof COLLECTIONS;
 

@@ -26,6 +26,7 @@ export function entryPointRoutes(deps: RouteDeps, mountedAt: string): Router {
         machineImages: { href: collectionUrl(base, 'machineImages') },
         jobs: { href: collectionUrl(base, 'jobs') },
         events: { href: collectionUrl(base, 'events') },
+        apiKeys: { href: collectionUrl(base, 'apiKeys') },
       });
     },
   });

@@ -8,7 +8,7 @@ describe('frontend API: authentication, authorisation and bad input', function (
   before(async () => { h = await harness({ bodyLimitBytes: 4096 }); });
   after(async () => { await h.cleanup(); });
 
-  it('401 with a Basic challenge and a CIMI error for missing, wrong, unknown and disabled credentials', async () => {
+  it('401 with Bearer and Basic challenges and a CIMI error for missing, wrong, unknown and disabled credentials', async () => {
     const cases = [
       request(h.app).get('/api/machines'),
       request(h.app).get('/api/machines').auth('alice', 'wrong'),
@@ -19,7 +19,7 @@ describe('frontend API: authentication, authorisation and bad input', function (
     ];
     for (const c of cases) {
       const res = await c.expect(401);
-      assert.equal(res.headers['www-authenticate'], 'Basic realm="skybus"');
+      assert.equal(res.headers['www-authenticate'], 'Bearer realm="skybus", Basic realm="skybus"');
       assert.equal(res.body.status, 401);
       assert.equal(res.body.code, 'UNAUTHENTICATED');
       assert.equal(res.body.resourceURI, 'http://schemas.dmtf.org/cimi/1/Error');

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type express from 'express';
 import request from 'supertest';
 import { buildApp } from '../../../frontend/app.js';
+import { apiKeyAuth } from '../../../frontend/auth/api-keys.js';
+import { anyOf, asLocalUsers } from '../../../frontend/auth/authenticator.js';
 import { localBasicAuth } from '../../../frontend/auth/local-basic.js';
 import { hashPassword } from '../../../frontend/auth/passwords.js';
 import { frontendConfig, type FrontendConfig } from '../../../frontend/config.js';
@@ -40,7 +42,7 @@ export async function harness(cfg: Partial<FrontendConfig> = {}): Promise<Harnes
   const image = await store.catalog.create('machineImage', 'debian', null, { description: '', properties: {}, imageLocation: '/var/lib/skybus/images/debian.qcow2', format: 'qcow2', initrd: null, kernelCmdline: null, cpuArch: 'x86_64' });
   const template = await store.catalog.create('machineTemplate', 'small-debian', null, { description: '', properties: {}, machineConfig: config.id, machineImage: image.id, initialState: 'STARTED', userData: null });
   const metrics = new SkybusMetrics();
-  const app = buildApp({ store, auth: localBasicAuth(store), log: silentLogger(), metrics, config: frontendConfig(cfg) });
+  const app = buildApp({ store, auth: anyOf(apiKeyAuth(store), asLocalUsers(localBasicAuth(store))), log: silentLogger(), metrics, config: frontendConfig(cfg) });
   return {
     store, app, metrics, dir, catalog: { config: config.id, image: image.id, template: template.id },
     async cleanup() { await store.close(); rmSync(dir, { recursive: true, force: true }); },
