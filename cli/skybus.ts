@@ -3,6 +3,7 @@
 import { hideBin } from 'yargs/helpers';
 import yargs from 'yargs';
 import { isSkybusError } from '../errors/registry.js';
+import { keyCommands } from './key-commands.js';
 import { machineCommands } from './machine-commands.js';
 import { adminCommands } from './admin-commands.js';
 import { roleCommands } from './role-commands.js';
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
   cli = roleCommands(cli);
   cli = adminCommands(cli);
   cli = machineCommands(cli);
+  cli = keyCommands(cli);
   await cli.help().version(false).parseAsync();
 }
 

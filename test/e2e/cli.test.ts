@@ -68,6 +68,32 @@ describe('the skybus command', function () {
     assert.match(shown.stderr, /404/);
   });
 
+  it('key create prints the secret once, key list shows the key without it, key revoke → the key gets 401', async () => {
+    const created = run('key', 'create', '--name', 'cli-key', '--expires-in-days', '30');
+    assert.equal(created.status, 0, created.stderr);
+    const token = created.stdout.trim();
+    assert.match(token, /^sbk_[0-9a-f-]{36}_[A-Za-z0-9_-]{43}$/);
+    assert.match(created.stderr, /shown only now/);
+    const id = token.slice(4, 40);
+    const use = () => fetch(`${env.SKYBUS_URL!}/api/machines`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal((await use()).status, 200);
+    const list = run('key', 'list');
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(`${id}\\s+cli-key\\s+ACTIVE`));
+    assert.equal(list.stdout.includes(token.slice(41)), false, 'the secret is never listed');
+    const json = run('key', 'list', '--json');
+    assert.equal(json.stdout.includes(token.slice(41)), false);
+    assert.equal((JSON.parse(json.stdout) as { name: string }[]).some((k) => k.name === 'cli-key'), true);
+    const revoked = run('key', 'revoke', id);
+    assert.equal(revoked.status, 0, revoked.stderr);
+    assert.match(revoked.stdout, new RegExp(`API key ${id} revoked`));
+    assert.equal((await use()).status, 401);
+    assert.match(run('key', 'list').stdout, new RegExp(`${id}\\s+cli-key\\s+REVOKED`));
+    const again = run('key', 'revoke', 'not-a-key');
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /'not-a-key' is not an API key id/);
+  });
+
   it('bad input: a clear message and a non-zero exit, no stack trace', () => {
     const cases: [string[], number, RegExp][] = [
       [['frobnicate'], 2, /Unknown argument|Did you mean/],
@@ -113,6 +139,12 @@ describe('the skybus command', function () {
     assert.equal(run('user', 'add', 'erin', '--tenant', 'acme', '--password', 'pass:word:with:colons').status, 0);
     const erin = spawnSync(process.execPath, [BIN, 'machine', 'list'], { env: { ...env, SKYBUS_USER: 'erin', SKYBUS_PASSWORD: 'pass:word:with:colons' }, encoding: 'utf8' });
     assert.equal(erin.status, 0, erin.stderr);
+    // The login is in the audit trail, which operators read from the bus.
+    const audit = run('audit', 'list', '--since', '1h', '--user', 'erin', '--json');
+    assert.equal(audit.status, 0, audit.stderr);
+    const rows = JSON.parse(audit.stdout) as { action: string; outcome: string; tenant: string }[];
+    assert.ok(rows.some((r) => r.action === 'login' && r.outcome === 'success' && r.tenant === 'acme'), audit.stdout);
+    assert.match(run('audit', 'list', '--since', 'last tuesday').stderr, /is not a time/);
     const list = spawnSync(process.execPath, [BIN, 'machine', 'list'], { env: { ...env, SKYBUS_USER: 'dave', SKYBUS_PASSWORD: 'dave-password-1' }, encoding: 'utf8' });
     assert.equal(list.status, 0, list.stderr);
     assert.match(list.stdout, /0 machine\(s\)/);
