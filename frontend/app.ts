@@ -14,7 +14,9 @@ import { responseFormat } from './cimi/negotiate.js';
 import { API_PREFIX } from './cimi/uris.js';
 import type { FrontendConfig } from './config.js';
 import { errorMiddleware, notFoundHandler } from './error-middleware.js';
+import { auditTrail } from './audit-trail.js';
 import { requestContext } from './request-context.js';
+import { auditRoutes } from './routes/audit.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { catalogRoutes } from './routes/catalog.js';
 import type { RouteDeps } from './routes/deps.js';
@@ -48,6 +50,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
+  app.use(auditTrail(deps.store, deps.config.auditTtlDays * 86_400, log.child({ module: 'audit' })));
   app.use(opsRoutes(rd, deps.metrics, deps.auth));
 
   const api = express.Router();
@@ -61,6 +64,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(eventRoutes(rd, API_PREFIX));
   api.use(apiKeyRoutes(rd, API_PREFIX));
   api.use(quotaRoutes(rd, API_PREFIX));
+  api.use(auditRoutes(rd, API_PREFIX));
   api.use(notFoundHandler());
   app.use(API_PREFIX, api);
 

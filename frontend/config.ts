@@ -26,6 +26,8 @@ export interface FrontendConfig {
   passwordQueue: number;
   /** Bounds on what a MachineCreate may ask for (inline configurations, and any machine at all). */
   machineLimits: MachineLimits;
+  /** How long audit events live (days). */
+  auditTtlDays: number;
 }
 
 /** Operator-set bounds on a single machine (a per-request bound; quotas are per tenant). */
@@ -53,6 +55,7 @@ export const FRONTEND_DEFAULTS: FrontendConfig = {
   metricsAccess: 'admin',
   passwordWorkers: 1,
   passwordQueue: 32,
+  auditTtlDays: 90,
   machineLimits: {
     maxCpu: 64, maxMemoryKiB: 256 * 1024 * 1024, maxDisks: 8, maxDiskKiB: 2 * 1024 * 1024 * 1024,
     diskFormats: ['qcow2', 'raw'], tenantInlineConfig: true,
@@ -90,6 +93,7 @@ export function frontendConfig(input: Partial<FrontendConfig> = {}): FrontendCon
   positiveInt(c.passwordWorkers, 'passwordWorkers', 64);
   positiveInt(c.passwordQueue, 'passwordQueue', 100_000);
   c.machineLimits = machineLimits(c.machineLimits);
+  positiveInt(c.auditTtlDays, 'auditTtlDays', 7300);
   return c;
 }
 
@@ -129,7 +133,7 @@ function envBool(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
 
 /**
  * The same, read from SKYBUS_FRONTEND_* variables: HOST, PORT, PUBLIC_URL, BODY_LIMIT, PAGE_SIZE,
- * MAX_PAGE_SIZE, COUNT_LIMIT, MAX_SCAN, METRICS_ACCESS, PASSWORD_WORKERS, PASSWORD_QUEUE, and the
+ * MAX_PAGE_SIZE, COUNT_LIMIT, MAX_SCAN, METRICS_ACCESS, PASSWORD_WORKERS, PASSWORD_QUEUE, AUDIT_TTL_DAYS, and the
  * machine limits MAX_CPU, MAX_MEMORY_KIB, MAX_DISKS, MAX_DISK_KIB, DISK_FORMATS, TENANT_INLINE_CONFIG.
  */
 export function frontendConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<FrontendConfig> = {}): FrontendConfig {
@@ -140,6 +144,7 @@ export function frontendConfigFromEnv(env: NodeJS.ProcessEnv = process.env, over
     metricsAccess: access as FrontendConfig['metricsAccess'] | undefined,
     passwordWorkers: envInt(env, 'SKYBUS_FRONTEND_PASSWORD_WORKERS'),
     passwordQueue: envInt(env, 'SKYBUS_FRONTEND_PASSWORD_QUEUE'),
+    auditTtlDays: envInt(env, 'SKYBUS_FRONTEND_AUDIT_TTL_DAYS'),
     machineLimits: {
       maxCpu: envInt(env, 'SKYBUS_FRONTEND_MAX_CPU'),
       maxMemoryKiB: envInt(env, 'SKYBUS_FRONTEND_MAX_MEMORY_KIB'),

@@ -6,6 +6,7 @@ import { SqliteDriver } from './sqlite-driver.js';
 import { AccountStore } from './store/accounts.js';
 import { CatalogStore } from './store/catalog.js';
 import { HostStore } from './store/hosts.js';
+import { AuditStore } from './store/audit.js';
 import { JobStore } from './store/jobs.js';
 import { LoginAttemptStore } from './store/login-attempts.js';
 import { MachineStore } from './store/machines.js';
@@ -24,6 +25,7 @@ export class BusStore {
   readonly services: ServiceStore;
   readonly quotas: QuotaStore;
   readonly loginAttempts: LoginAttemptStore;
+  readonly audit: AuditStore;
 
   constructor(readonly driver: TableDriver) {
     this.machines = new MachineStore(driver);
@@ -34,6 +36,7 @@ export class BusStore {
     this.catalog = new CatalogStore(driver);
     this.services = new ServiceStore(driver);
     this.loginAttempts = new LoginAttemptStore(driver);
+    this.audit = new AuditStore(driver);
     this.quotas = new QuotaStore(driver);
   }
 

@@ -21,6 +21,8 @@ export const COLLECTIONS = {
   events: { member: 'Event', collection: 'EventCollection' },
   /** Skybus extension: the caller's API keys (docs/identity.md). */
   apiKeys: { member: 'ApiKey', collection: 'ApiKeyCollection' },
+  /** Skybus extension, admins only: the audit trail (docs/identity.md). */
+  auditEvents: { member: 'AuditEvent', collection: 'AuditEventCollection' },
 } as const;
 export type CollectionName = keyof typeof COLLECTIONS;
 

@@ -88,6 +88,16 @@ describe('end to end: brute force against one account through two frontends', fu
       assert.ok(reached >= 90, `the first attempts are checked (${reached})`);
       assert.equal(statuses.get(401), reached);
       assert.equal(withRetryAfter, statuses.get(429));
+      // Every one of them is in the audit trail (written after each response, on either frontend).
+      let audited = 0;
+      for (let t = 0; t < 50 && audited < 1000; t++) {
+        await new Promise((r) => setTimeout(r, 100));
+        audited = 0;
+        for await (const page of fx.store.audit.between(Date.now() - 600_000, Date.now() + 1)) {
+          audited += page.filter((e) => e.actor === 'alice' && e.action === 'login' && e.outcome !== 'success').length;
+        }
+      }
+      assert.equal(audited, 1000);
 
       // On the OTHER frontend (nothing verified there yet): the right password from an address never
       // used before, while the attack's hour lasts, is refused with 429 ...
