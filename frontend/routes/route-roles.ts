@@ -1,0 +1,47 @@
+/**
+ * THE route table: every route the frontend serves, per method, with the role it needs. defineRoute
+ * (route-table.ts) refuses to mount a route or method that is not declared here, and enforces the
+ * role before the handler runs; test/unit/frontend/route-roles.test.ts walks this table, so a new
+ * route without a declaration, or one that does not enforce its role, fails the suite.
+ *
+ *   public   no credentials needed (discovery, health)
+ *   user     any authenticated principal, acting within its own tenant
+ *   admin    a principal with the admin role
+ *   metrics  admin, unless the operator opened /metrics (metricsAccess 'public', routes/ops.ts)
+ */
+export type Role = 'public' | 'user' | 'admin' | 'metrics';
+export type Method = 'get' | 'post' | 'put' | 'delete';
+
+const catalog = { get: 'user', post: 'admin' } as const;
+const catalogItem = { get: 'user', delete: 'admin' } as const;
+
+export const ROUTE_ROLES: Readonly<Record<string, Readonly<Partial<Record<Method, Role>>>>> = {
+  '/healthz': { get: 'public' },
+  '/metrics': { get: 'metrics' },
+  '/api/cloudEntryPoint': { get: 'public' },
+  '/api/machines': { get: 'user', post: 'user' },
+  '/api/machines/:id': { get: 'user', put: 'user', delete: 'user', post: 'user' },
+  '/api/machines/:id/:action': { post: 'user' },
+  '/api/machineConfigs': catalog,
+  '/api/machineConfigs/:id': catalogItem,
+  '/api/machineImages': catalog,
+  '/api/machineImages/:id': catalogItem,
+  '/api/machineTemplates': catalog,
+  '/api/machineTemplates/:id': catalogItem,
+  '/api/jobs': { get: 'user' },
+  '/api/jobs/:id': { get: 'user' },
+  '/api/events': { get: 'user' },
+  '/api/apiKeys': { get: 'user', post: 'user' },
+  '/api/apiKeys/:id': { get: 'user', delete: 'user' },
+  '/api/quota': { get: 'user' },
+  '/api/quotas': { get: 'admin' },
+  '/api/quotas/:tenant': { get: 'admin', put: 'admin' },
+  '/api/auditEvents': { get: 'admin' },
+};
+
+/** The role a route's method needs; throws (at start-up, when the route is mounted) when undeclared. */
+export function roleOf(template: string, method: Method): Role {
+  const role = ROUTE_ROLES[template]?.[method];
+  if (!role) throw new Error(`route ${method.toUpperCase()} ${template} is not declared in frontend/routes/route-roles.ts`);
+  return role;
+}
