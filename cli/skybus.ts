@@ -6,6 +6,7 @@ import { isSkybusError } from '../errors/registry.js';
 import { keyCommands } from './key-commands.js';
 import { machineCommands } from './machine-commands.js';
 import { adminCommands } from './admin-commands.js';
+import { auditCommands } from './audit-commands.js';
 import { roleCommands } from './role-commands.js';
 
 async function main(): Promise<void> {
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
     });
   cli = roleCommands(cli);
   cli = adminCommands(cli);
+  cli = auditCommands(cli);
   cli = machineCommands(cli);
   cli = keyCommands(cli);
   await cli.help().version(false).parseAsync();
