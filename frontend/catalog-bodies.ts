@@ -7,7 +7,7 @@ import type { CatalogItem, CatalogKind } from '../schema/types.js';
 import type { Principal } from './auth/authenticator.js';
 import { isAdmin } from './auth/authenticator.js';
 import {
-  hrefId, optBase64, optEnum, optObject, optString, optStringMap, rejectUnknownFields, reqInt, type Body,
+  checkText, hrefId, optBase64, optEnum, optObject, optString, optStringMap, rejectUnknownFields, reqInt, type Body,
 } from './body-fields.js';
 import { memberUrl, resourceUri, type CollectionName } from './cimi/uris.js';
 
@@ -41,6 +41,7 @@ function location(v: unknown, label: string): string {
   const s = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Body).href : v;
   if (typeof s !== 'string' || s.length === 0) throw new ValidationError(`${label} must be an absolute path or a URL`, { field: label });
   if (s.length > 2048) throw new ValidationError(`${label} is longer than 2048 characters`, { field: label });
+  checkText(s, label);
   if (s.startsWith('/')) {
     if (s.split('/').includes('..')) throw new ValidationError(`${label} may not contain '..'`, { field: label });
     return s;

@@ -53,13 +53,16 @@ function checkInlineConfig(doc: ConfigDoc, label: string, l: MachineLimits): voi
   });
 }
 
-/** Refuses a machine larger than every host of its architecture (it could never be placed). */
+/** Refuses a machine that no host of its architecture could hold (it could never be placed). */
 async function checkFitsSomeHost(spec: MachineSpec, label: string, fleet: FleetBounds): Promise<void> {
-  const largest = await fleet.largest(spec.cpuArch);
-  if (largest === null) return;
-  if (largest === 'none') throw new ValidationError(`${label}: this cloud has no hosts for ${spec.cpuArch} machines`, { field: label });
-  if (spec.cpu > largest.cpus || spec.memoryKiB > largest.memoryKiB) {
-    const what = spec.cpu > largest.cpus ? `${spec.cpu} vCPUs` : `${spec.memoryKiB} KiB of memory`;
+  const sizes = await fleet.sizes(spec.cpuArch);
+  if (sizes === null) return;
+  if (sizes === 'none') throw new ValidationError(`${label}: this cloud has no hosts for ${spec.cpuArch} machines`, { field: label });
+  // One host must have both the CPUs and the memory: the largest CPU count and the largest memory may be on different hosts.
+  if (!sizes.some((s) => spec.cpu <= s.cpus && spec.memoryKiB <= s.memoryKiB)) {
+    const cpus = sizes.reduce((m, s) => Math.max(m, s.cpus), 0);
+    const memory = sizes.reduce((m, s) => Math.max(m, s.memoryKiB), 0);
+    const what = spec.cpu > cpus ? `${spec.cpu} vCPUs` : spec.memoryKiB > memory ? `${spec.memoryKiB} KiB of memory` : `${spec.cpu} vCPUs with ${spec.memoryKiB} KiB of memory`;
     throw new ValidationError(`${label}: ${what} is more than any host in this cloud has; this machine could never start`, { field: label });
   }
 }

@@ -194,7 +194,8 @@ export function applySelect<T extends Record<string, unknown>>(members: T[], sel
   if (!select) return members;
   return members.map((m) => {
     const out: Record<string, unknown> = {};
-    for (const k of ['resourceURI', 'id', ...select]) if (m[k] !== undefined) out[k] = m[k];
+    // Own attributes only: $select=constructor must not reach Object.prototype (a function breaks XML).
+    for (const k of ['resourceURI', 'id', ...select]) if (Object.hasOwn(m, k) && m[k] !== undefined) out[k] = m[k];
     return out;
   });
 }

@@ -12,11 +12,13 @@ const KEYED_MAPS: Record<string, string> = { property: 'properties', requirement
 
 /**
  * CPU bounds, checked in one linear pass before the parser runs: the parser's cost grows with the
- * number of elements and attributes, not with bytes (a 240 KB body of tiny elements costs ~200 ms).
+ * number of elements, attributes and references, not with bytes (a 240 KB body of tiny elements
+ * costs ~200 ms, one of `a a a ...` boolean attributes ~50 ms, one of `&lt;` ~40 ms).
  * A CIMI request needs a few hundred at most (64 properties, 16 disks).
  */
 export const MAX_XML_ELEMENTS = 1000;
 export const MAX_XML_ATTRIBUTES = 1000;
+export const MAX_XML_REFERENCES = 16_384;
 export const MAX_XML_DEPTH = 16;
 
 /** XML's five predefined entities; given as the parser's entity table so that numeric character
@@ -31,16 +33,87 @@ const parser = new XMLParser({
   processEntities: true, htmlEntities: XML_ENTITIES as unknown as boolean, maxNestedTags: MAX_XML_DEPTH,
 });
 
+/**
+ * What a numeric character reference may name: XML 1.0's Char production without DEL and the C1
+ * controls, which the API never stores either (text-rules.ts). The parser's decoder silently drops
+ * some references it dislikes (&#1; &#x7F;) and keeps malformed ones as text (&#x110000; &nbsp;):
+ * both would store something other than what the client sent, so such a body is refused instead.
+ */
+function referableChar(cp: number): boolean {
+  return cp === 0x09 || cp === 0x0a || cp === 0x0d || (cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff)
+    || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+function isDigit(c: number, hex: boolean): boolean {
+  return (c >= 0x30 && c <= 0x39) || (hex && ((c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)));
+}
+
+/** Checks the reference starting at text[at] === '&' (a predefined entity or a numeric one); returns the index after its ';'. */
+function checkReference(text: string, at: number): number {
+  // The longest acceptable reference is &#x0010FFFF; (or leading zeros up to that length): never scan further.
+  const limit = Math.min(text.length, at + 12);
+  let end = at + 1;
+  while (end < limit && text.charCodeAt(end) !== 0x3b) end++;
+  const bad = (why: string) => new ValidationError(`malformed XML: the reference at character ${at + 1} ${why}`);
+  if (end >= limit) throw bad("is malformed or too long (a literal & is written &amp;)");
+  const name = text.slice(at + 1, end);
+  if (name.charCodeAt(0) !== 0x23) {
+    if (!Object.hasOwn(XML_ENTITIES, name)) throw bad('names an entity XML does not define (only amp, lt, gt, quot and apos are)');
+    return end + 1;
+  }
+  const hex = name.charCodeAt(1) === 0x78; // &#x...; (lower-case x only, as XML says)
+  const digits = name.slice(hex ? 2 : 1);
+  let ok = digits.length > 0;
+  for (let j = 0; ok && j < digits.length; j++) ok = isDigit(digits.charCodeAt(j), hex);
+  if (!ok) throw bad('is not a valid character reference');
+  if (!referableChar(Number.parseInt(digits, hex ? 16 : 10))) throw bad('names a character that is not allowed (a control character, a surrogate or a non-character)');
+  return end + 1;
+}
+
 function checkShape(text: string): void {
   let elements = 0;
   let attributes = 0;
-  for (let i = 0; i < text.length; i++) {
+  let references = 0;
+  const tooMany = (what: string, max: number) => new ValidationError(`XML body has more than ${max} ${what}`);
+  const countReference = (at: number): number => {
+    if (++references > MAX_XML_REFERENCES) throw tooMany('character and entity references', MAX_XML_REFERENCES);
+    return checkReference(text, at);
+  };
+  const skipTo = (from: number, close: string, what: string): number => {
+    const e = text.indexOf(close, from);
+    if (e < 0) throw new ValidationError(`malformed XML: unterminated ${what}`);
+    return e + close.length;
+  };
+  let i = 0;
+  while (i < text.length) {
     const c = text.charCodeAt(i);
-    if (c === 0x3c) elements++; // <
-    else if (c === 0x3d) attributes++; // =
+    if (c === 0x26) { i = countReference(i); continue; } // &
+    if (c !== 0x3c) { i++; continue; } // <
+    if (++elements > MAX_XML_ELEMENTS * 2) throw tooMany('elements', MAX_XML_ELEMENTS); // open and close tags
+    // Comments, CDATA sections and processing instructions: their content is not markup.
+    if (text.startsWith('<!--', i)) { i = skipTo(i + 4, '-->', 'comment'); continue; }
+    if (text.startsWith('<![CDATA[', i)) { i = skipTo(i + 9, ']]>', 'CDATA section'); continue; }
+    if (text.startsWith('<?', i)) { i = skipTo(i + 2, '?>', 'processing instruction'); continue; }
+    // A tag: count attribute names (a name after white space, outside quoted values).
+    i++;
+    let quote = 0;
+    let afterSpace = false;
+    while (i < text.length) {
+      const d = text.charCodeAt(i);
+      if (quote !== 0) {
+        if (d === quote) quote = 0;
+        else if (d === 0x26) { i = countReference(i); continue; }
+        i++;
+        continue;
+      }
+      if (d === 0x3e) { i++; break; } // >
+      if (d === 0x22 || d === 0x27) { quote = d; afterSpace = false; i++; continue; }
+      const space = d === 0x20 || d === 0x09 || d === 0x0a || d === 0x0d;
+      if (afterSpace && !space && d !== 0x3d && d !== 0x2f && ++attributes > MAX_XML_ATTRIBUTES) throw tooMany('attributes', MAX_XML_ATTRIBUTES);
+      afterSpace = space;
+      i++;
+    }
   }
-  if (elements > MAX_XML_ELEMENTS * 2) throw new ValidationError(`XML body has more than ${MAX_XML_ELEMENTS} elements`);
-  if (attributes > MAX_XML_ATTRIBUTES) throw new ValidationError(`XML body has more than ${MAX_XML_ATTRIBUTES} attributes`);
 }
 
 function convert(node: unknown, key: string): unknown {

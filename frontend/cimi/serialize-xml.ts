@@ -56,7 +56,10 @@ function objectToNode(o: Record<string, unknown>): XmlNode {
   return node;
 }
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', textNodeName: '#text', format: true, suppressEmptyNode: true });
+// suppressBooleanAttributes (the builder's default: true) would write an attribute whose value is the
+// text 'true' as a bare name (<property key>), which is not XML: a property named "true" broke every
+// XML representation of its machine.
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', textNodeName: '#text', format: true, suppressEmptyNode: true, suppressBooleanAttributes: false });
 
 export function rootElementOf(body: Record<string, unknown>, fallback = 'Resource'): string {
   const uri = typeof body.resourceURI === 'string' ? body.resourceURI : '';

@@ -34,7 +34,8 @@ export function eventRoutes(deps: RouteDeps, mountedAt: string): Router {
       const who = principalOf(res);
       const base = baseUrl(req, config);
       const dayParam = (req.query as Record<string, unknown>).day;
-      if (dayParam !== undefined && (typeof dayParam !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(dayParam) || Number.isNaN(Date.parse(dayParam)))) {
+      // A real calendar day: Date.parse rolls 2024-02-30 over to March 1 instead of failing.
+      if (dayParam !== undefined && (typeof dayParam !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(dayParam) || Number.isNaN(Date.parse(dayParam)) || dayOf(Date.parse(dayParam)) !== dayParam)) {
         throw new BadQueryError('day must be a date YYYY-MM-DD');
       }
       const day = (dayParam as string | undefined) ?? dayOf(Date.now());
