@@ -36,15 +36,15 @@ async function record(store: BusStore, who: Principal, m: Machine, action: strin
 /** Charges the tenant's quota first (403 over quota); a machine write that fails gives the charge back. */
 export async function createMachine(store: BusStore, who: Principal, r: ResolvedCreate, now = Date.now()): Promise<{ machine: Machine; job: Job }> {
   const id = newId(now);
-  await chargeMachine(store, who.tenant, id, r.spec);
+  const quota = await chargeMachine(store, who.tenant, id, r.spec);
   let machine: Machine;
   try {
     machine = await store.machines.create({
-      id, tenant: who.tenant, name: r.name, description: r.description, properties: r.properties, spec: r.spec, desiredState: r.initialState,
+      id, tenant: who.tenant, name: r.name, description: r.description, properties: r.properties, spec: r.spec, desiredState: r.initialState, quota,
     }, now);
   } catch (e) {
-    // purge releases the charge and removes whatever part of the machine reached the bus.
-    await store.machines.purge({ id, tenant: who.tenant, hostId: null }).catch(() => undefined);
+    // Gives the charge back and removes whatever part of the machine reached the bus.
+    await store.machines.abandonCreate({ id, tenant: who.tenant }, quota).catch(() => undefined);
     throw e;
   }
   const job = await record(store, who, machine, 'create', r.initialState, 'NONE', now);

@@ -4,7 +4,7 @@
  */
 import { ForbiddenError, ValidationError } from '../errors/registry.js';
 import type { BusStore } from '../schema/bus-store.js';
-import type { QuotaExceeded, QuotaLimits, TenantQuota } from '../schema/store/quotas.js';
+import type { QuotaCharge, QuotaExceeded, QuotaLimits, TenantQuota } from '../schema/store/quotas.js';
 import type { MachineSpec } from '../schema/types.js';
 import { rejectUnknownFields, type Body } from './body-fields.js';
 import { SKYBUS_NS } from './cimi/uris.js';
@@ -25,9 +25,11 @@ export function quotaExceededMessage(e: QuotaExceeded): string {
  * (edit changes name, description and properties; actions change the desired state); a resize would
  * charge the difference here under the same compare-and-set.
  */
-export async function chargeMachine(store: BusStore, tenant: string, machineId: string, spec: Pick<MachineSpec, 'cpu' | 'memoryKiB'>): Promise<void> {
-  const r = await store.quotas.charge(tenant, machineId, { cpus: spec.cpu, memoryKiB: spec.memoryKiB });
+export async function chargeMachine(store: BusStore, tenant: string, machineId: string, spec: Pick<MachineSpec, 'cpu' | 'memoryKiB'>): Promise<QuotaCharge> {
+  const charge: QuotaCharge = { cpus: spec.cpu, memoryKiB: spec.memoryKiB };
+  const r = await store.quotas.charge(tenant, machineId, charge);
   if (!r.ok) throw new ForbiddenError(quotaExceededMessage(r.exceeded));
+  return charge; // the machine is written with it (machines.quota_*), so its purge gives exactly this back
 }
 
 export function quotaView(q: TenantQuota, selfUrl: string): Record<string, unknown> {

@@ -10,7 +10,7 @@ import { checkId, newId } from '../ids.js';
 import { collectPages, fromJson, toJson } from '../json-column.js';
 import type { Row, TableDriver } from '../table-driver.js';
 import type { DesiredState, HostMachine, Machine, MachineSpec, MachineStatus, Page, PlacementInfo } from '../types.js';
-import { QuotaStore } from './quotas.js';
+import { QuotaStore, type QuotaCharge } from './quotas.js';
 
 export const PLACEMENT_BUCKET_MS = 60_000;
 
@@ -23,6 +23,11 @@ export interface NewMachine {
   properties?: Record<string, string>;
   spec: MachineSpec;
   desiredState: DesiredState;
+  /**
+   * What the caller charged the tenant's quota for this machine (quotas.charge), written with it so
+   * purge can give exactly that back. Left out: the machine is not charged and its purge releases nothing.
+   */
+  quota?: QuotaCharge;
 }
 
 export interface SpecChange {
@@ -89,6 +94,8 @@ export class MachineStore {
       spec: toJson(m.spec), desired_state: m.desiredState, restart_seq: 0, generation: 1, created: now, updated: now,
       host_id: null, placement: null, status: toJson(status),
     };
+    // quota_release is never written here: only the release's compare-and-set writes it.
+    if (m.quota) Object.assign(row, { quota_cpus: m.quota.cpus, quota_memory_kib: m.quota.memoryKiB });
     await this.d.putAll([
       { table: 'machines', row },
       { table: 'machines_by_tenant', row: { tenant: m.tenant, id, name: m.name, created: now } },
@@ -210,9 +217,10 @@ export class MachineStore {
   }
 
   /**
-   * The machine is gone: its quota charge is released (exactly once: quotas.ts) and its rows go
-   * (machine, tenant index, host partition). The release comes first: a purge that fails after it is
-   * retried and finds nothing more to release; one that fails before it left every row in place.
+   * The machine is gone: its quota charge is released (exactly once: quotas.ts, a flag on this row
+   * then the tenant's totals) and its rows go (machine, tenant index, host partition). The release
+   * comes first, while the row that records the charge exists: a purge retried after a failure
+   * finds the flag set and only completes the decrement if it was not applied.
    */
   async purge(m: Pick<Machine, 'id' | 'tenant' | 'hostId'>): Promise<void> {
     await this.quotas.release(m.tenant, m.id);
@@ -220,6 +228,16 @@ export class MachineStore {
     await this.d.remove('machines_by_tenant', { tenant: m.tenant, id: m.id });
     await this.d.remove('machines', { id: m.id });
     if (m.hostId) await this.d.remove('machines_by_host', { host_id: m.hostId, machine_id: m.id });
+  }
+
+  /**
+   * A create that threw after its charge: give the charge back (whether or not the machine write
+   * reached the bus) and remove whatever did. Once per failed create (quotas.releaseUnwritten).
+   */
+  async abandonCreate(m: Pick<Machine, 'id' | 'tenant'>, charged: QuotaCharge): Promise<void> {
+    await this.quotas.releaseUnwritten(m.tenant, m.id, charged);
+    await this.d.remove('machines_by_tenant', { tenant: m.tenant, id: m.id });
+    await this.d.remove('machines', { id: m.id });
   }
 
   /** The agent's read: every machine assigned to the host. */
