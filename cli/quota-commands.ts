@@ -1,13 +1,15 @@
 /**
- * `skybus quota set <tenant> --machines N --cpu N --memory-mib N` and `skybus quota show [tenant]`:
- * admin commands on the bus directly (like `skybus user add`). A limit of `unlimited` clears it; a
- * limit left out keeps its value. `show` without a tenant lists every tenant with a quota row.
+ * `skybus quota set <tenant> --machines N --cpu N --memory-mib N`, `skybus quota show [tenant]` and
+ * `skybus quota repair <tenant> [--dry-run] [--settle-seconds N]`: admin commands on the bus directly
+ * (like `skybus user add`). A limit of `unlimited` clears it; a limit left out keeps its value. `show`
+ * without a tenant lists every tenant with a quota row. `repair` sets the tenant's totals to what its
+ * machines add up to (store.quotas.recount; docs/identity.md, "Quotas").
  */
 import type { Argv } from 'yargs';
 import { ValidationError } from '../errors/registry.js';
 import { openStore, type BusStore } from '../schema/bus-store.js';
 import { checkTenantName } from '../schema/store/accounts.js';
-import type { QuotaLimits, TenantQuota } from '../schema/store/quotas.js';
+import type { QuotaLimits, QuotaUsage, TenantQuota } from '../schema/store/quotas.js';
 import { table } from './output.js';
 import { storeConfigOf, storeOptions, type StoreArgs } from './store-options.js';
 
@@ -44,17 +46,32 @@ function json(q: TenantQuota) {
 }
 
 export function quotaCommands<T>(y: Argv<T>): Argv<T> {
-  return y.command('quota <action> [tenant]', 'tenant quotas: set, show', (a) => storeOptions(a)
-    .positional('action', { choices: ['set', 'show'] as const, demandOption: true })
+  return y.command('quota <action> [tenant]', 'tenant quotas: set, show, repair', (a) => storeOptions(a)
+    .positional('action', { choices: ['set', 'show', 'repair'] as const, demandOption: true })
     .positional('tenant', { type: 'string' })
     .option('machines', { type: 'string', describe: 'most machines (or unlimited)' })
     .option('cpu', { type: 'string', describe: 'most vCPUs (or unlimited)' })
     .option('memory-mib', { type: 'string', describe: 'most memory in MiB (or unlimited)' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'repair: only show what the machines add up to' })
+    .option('settle-seconds', { type: 'number', default: 120, describe: 'repair: only when the quota has not changed for this long' })
     .option('json', { type: 'boolean', default: false }),
   async (a) => withStore(a, async (s) => {
     const out = (qs: TenantQuota[]) => process.stdout.write((a.json ? JSON.stringify(qs.length === 1 && a.tenant ? json(qs[0]) : qs.map(json), null, 2) : table(qs.map(row), ['tenant', 'machines', 'cpu', 'memoryMiB'])) + '\n');
     if (a.action === 'show') {
       out(a.tenant === undefined ? await s.quotas.list() : [await s.quotas.get(checkTenantName(a.tenant))]);
+      return;
+    }
+    if (a.action === 'repair') {
+      if (a.tenant === undefined) throw new ValidationError('quota repair needs a tenant: skybus quota repair <tenant> [--dry-run]');
+      const settle = a['settle-seconds'];
+      if (!Number.isInteger(settle) || settle < 0) throw new ValidationError('--settle-seconds must be a non-negative integer');
+      const r = await s.quotas.recount(checkTenantName(a.tenant), { settleMs: settle * 1000, dryRun: a['dry-run'] });
+      const usage = (u: QuotaUsage) => ({ machines: u.machines, cpu: u.cpus, memoryMiB: mib(u.memoryKiB) });
+      if (a.json) process.stdout.write(JSON.stringify({ tenant: r.tenant, before: usage(r.before), counted: usage(r.counted), releasedPresent: r.releasedPresent, applied: r.applied }, null, 2) + '\n');
+      else {
+        process.stdout.write(table([{ ...usage(r.before), totals: 'before' }, { ...usage(r.counted), totals: 'counted' }], ['totals', 'machines', 'cpu', 'memoryMiB']) + '\n');
+        process.stdout.write(r.applied ? `${r.tenant}: totals set to the counted values\n` : `${r.tenant}: nothing written${a['dry-run'] ? ' (dry run)' : ' (totals already match)'}\n`);
+      }
       return;
     }
     if (a.tenant === undefined) throw new ValidationError('quota set needs a tenant: skybus quota set <tenant> --machines N --cpu N --memory-mib N');

@@ -1,10 +1,12 @@
-/** `skybus quota set|show` on the bus directly (embedded store), as an operator runs it. */
+/** `skybus quota set|show|repair` on the bus directly (embedded store), as an operator runs it. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openStore } from '../../schema/bus-store.js';
+import { newId } from '../../schema/ids.js';
 
 const BIN = fileURLToPath(new URL('../../cli/skybus.js', import.meta.url));
 
@@ -36,5 +38,24 @@ describe('the skybus quota commands', function () {
     }
     assert.notEqual(run('quota', 'set', 'Bad Tenant', '--machines', '1').status, 0);
     assert.deepEqual(JSON.parse(run('quota', 'show', '--json').stdout).map((q: { tenant: string }) => q.tenant), ['acme']);
+  });
+
+  it('quota repair sets the totals to what the machines add up to; refuses a tenant that just changed; --dry-run writes nothing', async () => {
+    const store = await openStore({ kind: 'embedded', path: join(dir, 'bus.sqlite') });
+    try {
+      await store.quotas.charge('leaky', newId(), { cpus: 2, memoryKiB: 2048 * 1024 }); // charged; its machine was never written
+    } finally { await store.close(); }
+    const busy = run('quota', 'repair', 'leaky');
+    assert.notEqual(busy.status, 0);
+    assert.match(busy.stderr, /^skybus: quota of leaky changed \d+ s ago/);
+    const dry = run('quota', 'repair', 'leaky', '--settle-seconds', '0', '--dry-run', '--json');
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.deepEqual(JSON.parse(dry.stdout), { tenant: 'leaky', before: { machines: 1, cpu: 2, memoryMiB: 2048 }, counted: { machines: 0, cpu: 0, memoryMiB: 0 }, releasedPresent: 0, applied: false });
+    assert.match(run('quota', 'show', 'leaky').stdout, /leaky\s+1\/unlimited/);
+    const fixed = run('quota', 'repair', 'leaky', '--settle-seconds', '0');
+    assert.equal(fixed.status, 0, fixed.stderr);
+    assert.match(fixed.stdout, /leaky: totals set to the counted values/);
+    assert.match(run('quota', 'show', 'leaky').stdout, /leaky\s+0\/unlimited\s+0\/unlimited\s+0\/unlimited/);
+    assert.notEqual(run('quota', 'repair').status, 0);
   });
 });
