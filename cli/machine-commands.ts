@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { SkybusError, ValidationError } from '../errors/registry.js';
 import { ApiClient } from './api-client.js';
+import { credentialHref } from './credential-commands.js';
 import { Progress, table } from './output.js';
 
 const ACTIONS = ['start', 'stop', 'restart', 'pause', 'suspend'] as const;
@@ -66,7 +67,8 @@ export function machineCommands<T>(y: Argv<T>): Argv<T> {
       .option('config', { type: 'string', demandOption: true, describe: 'machine configuration name or id' })
       .option('image', { type: 'string', demandOption: true, describe: 'machine image name or id' })
       .option('state', { type: 'string', choices: ['STARTED', 'STOPPED'], default: 'STARTED' })
-      .option('user-data-file', { type: 'string' }),
+      .option('user-data-file', { type: 'string' })
+      .option('credential', { type: 'string', describe: 'a credential (SSH public key) name or id: the guest gets it as cloud-init ssh_authorized_keys' }),
     async (a) => {
       const c = client(a);
       const userData = a['user-data-file'] ? readFileSync(a['user-data-file']).toString('base64') : undefined;
@@ -78,6 +80,7 @@ export function machineCommands<T>(y: Argv<T>): Argv<T> {
           machineImage: { href: await resolveRef(c, 'machineImages', 'machineImages', a.image) },
           initialState: a.state,
           ...(userData ? { userData } : {}),
+          ...(a.credential ? { credential: { href: await credentialHref(c, a.credential) } } : {}),
         },
       };
       const res = await c.call('POST', '/api/machines', body);

@@ -3,6 +3,7 @@
 import { hideBin } from 'yargs/helpers';
 import yargs from 'yargs';
 import { isSkybusError } from '../errors/registry.js';
+import { credentialCommands } from './credential-commands.js';
 import { keyCommands } from './key-commands.js';
 import { machineCommands } from './machine-commands.js';
 import { adminCommands } from './admin-commands.js';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   cli = auditCommands(cli);
   cli = machineCommands(cli);
   cli = keyCommands(cli);
+  cli = credentialCommands(cli);
   await cli.help().version(false).parseAsync();
 }
 

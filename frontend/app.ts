@@ -19,6 +19,7 @@ import { requestContext } from './request-context.js';
 import { auditRoutes } from './routes/audit.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { credentialRoutes } from './routes/credentials.js';
 import type { RouteDeps } from './routes/deps.js';
 import { entryPointRoutes } from './routes/entry-point.js';
 import { eventRoutes } from './routes/events.js';
@@ -60,6 +61,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(express.raw({ type: () => true, limit: deps.config.bodyLimitBytes }));
   api.use(machineRoutes(rd, API_PREFIX));
   api.use(catalogRoutes(rd, API_PREFIX));
+  api.use(credentialRoutes(rd, API_PREFIX));
   api.use(jobRoutes(rd, API_PREFIX));
   api.use(eventRoutes(rd, API_PREFIX));
   api.use(apiKeyRoutes(rd, API_PREFIX));

@@ -20,7 +20,7 @@ export const DISK_FORMATS = ['qcow2', 'raw'] as const;
 
 export interface ConfigDoc { description: string; properties: Record<string, string>; cpu: number; memory: number; cpuArch: string; disks: { capacity: number; format: string }[] }
 export interface ImageDoc { description: string; properties: Record<string, string>; imageLocation: string; format: (typeof IMAGE_FORMATS)[number]; initrd: string | null; kernelCmdline: string | null; cpuArch: string }
-export interface TemplateDoc { description: string; properties: Record<string, string>; machineConfig: string; machineImage: string; initialState: InitialState; userData: string | null }
+export interface TemplateDoc { description: string; properties: Record<string, string>; machineConfig: string; machineImage: string; initialState: InitialState; userData: string | null; /** A Credential id (absent on older templates). */ credential?: string | null }
 
 /** Common parts: name, description, properties. */
 export function commonFields(body: Body, where: string): { name: string; description: string; properties: Record<string, string> } {
@@ -89,12 +89,14 @@ export function parseImageBody(body: Body, where = 'MachineImage'): { name: stri
 
 /** A template's references are ids; the caller checks they exist. */
 export function parseTemplateBody(body: Body, where = 'MachineTemplate'): { name: string; doc: TemplateDoc } {
-  rejectUnknownFields(body, ['machineConfig', 'machineImage', 'initialState', 'userData'], where);
+  rejectUnknownFields(body, ['machineConfig', 'machineImage', 'initialState', 'userData', 'credential'], where);
   const { name, description, properties } = commonFields(body, where);
   const cfg = optObject(body, 'machineConfig', `${where}.machineConfig`);
   const img = optObject(body, 'machineImage', `${where}.machineImage`);
   if (!cfg) throw new ValidationError(`${where}.machineConfig is required`, { field: `${where}.machineConfig` });
   if (!img) throw new ValidationError(`${where}.machineImage is required`, { field: `${where}.machineImage` });
+  // A stored template names a Credential by href only (the key stays in one place).
+  const cred = optObject(body, 'credential', `${where}.credential`);
   return {
     name,
     doc: {
@@ -103,15 +105,16 @@ export function parseTemplateBody(body: Body, where = 'MachineTemplate'): { name
       machineImage: hrefId(img, 'machineImages', `${where}.machineImage`),
       initialState: optEnum(body, 'initialState', INITIAL_STATES, `${where}.initialState`) ?? 'STARTED',
       userData: optBase64(body, 'userData', USER_DATA_MAX_BYTES, `${where}.userData`) ?? null,
+      credential: cred ? hrefId(cred, 'credentials', `${where}.credential`) : null,
     },
   };
 }
 
 export const CATALOG_COLLECTIONS: Record<CatalogKind, CollectionName | null> = {
-  machineConfig: 'machineConfigs', machineImage: 'machineImages', machineTemplate: 'machineTemplates', credential: null,
+  machineConfig: 'machineConfigs', machineImage: 'machineImages', machineTemplate: 'machineTemplates', credential: 'credentials',
 };
 export const CATALOG_TYPES: Record<string, string> = {
-  machineConfig: 'MachineConfiguration', machineImage: 'MachineImage', machineTemplate: 'MachineTemplate',
+  machineConfig: 'MachineConfiguration', machineImage: 'MachineImage', machineTemplate: 'MachineTemplate', credential: 'Credential',
 };
 
 /** The CIMI representation of a catalog item. */
@@ -137,6 +140,7 @@ export function catalogView(item: CatalogItem, base: string, who: Principal): Re
       initialState: b.initialState,
     });
     if (b.userData) view.userData = b.userData;
+    if (b.credential) view.credential = { href: memberUrl(base, 'credentials', b.credential as string) };
   }
   view.operations = canDelete ? [{ rel: 'delete', href: id }] : [];
   return view;

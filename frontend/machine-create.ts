@@ -14,6 +14,10 @@ import {
   type ConfigDoc, type ImageDoc, type InitialState, type TemplateDoc,
 } from './catalog-bodies.js';
 import { findVisible } from './catalog-lookup.js';
+import { KERNEL_CMDLINE_MAX_BYTES, kernelCmdline } from '../hypervisor-agent/domain-xml.js';
+import { parseCredentialTemplate } from './credential-bodies.js';
+import { guestUserData } from './nocloud-user-data.js';
+import { findOwnCredential } from './routes/credentials.js';
 import type { MachineLimits } from './config.js';
 import type { FleetBounds } from './fleet-bounds.js';
 
@@ -67,6 +71,34 @@ async function checkFitsSomeHost(spec: MachineSpec, label: string, fleet: FleetB
   }
 }
 
+/**
+ * The SSH keys for the guest: the create's own credential (the caller's tenant's, by href, or
+ * inline) replaces the template's (which its administrator chose; read whatever tenant owns it).
+ */
+async function credentialKeys(store: BusStore, who: Principal, credIn: Body | undefined, inlineKey: string | null, base: TemplateDoc | null, label: string): Promise<string[]> {
+  if (inlineKey !== null) return [inlineKey];
+  if (credIn !== undefined) {
+    const item = await findOwnCredential(store, hrefId(credIn, 'credentials', label), who);
+    if (!item) throw new ValidationError(`${label}: no such Credential`, { field: label });
+    return [item.body.publicKey as string];
+  }
+  if (base?.credential) {
+    const item = await store.catalog.get('credential', base.credential);
+    if (!item) throw new ValidationError(`${label}: the template's Credential no longer exists`, { field: label });
+    return [item.body.publicKey as string];
+  }
+  return [];
+}
+
+/** A kernel image takes its user data on the kernel command line, which has a hard length limit. */
+function checkKernelCmdline(spec: MachineSpec, label: string): void {
+  if (spec.image?.format !== 'kernel') return;
+  const bytes = Buffer.byteLength(kernelCmdline(spec.image.cmdline, spec.userData));
+  if (bytes > KERNEL_CMDLINE_MAX_BYTES) {
+    throw new ValidationError(`${label}: a kernel image takes its user data on the kernel command line, which would be ${bytes} bytes, more than the ${KERNEL_CMDLINE_MAX_BYTES} it can hold; give less user data, or use a disk image (its user data travels in SMBIOS)`, { field: label });
+  }
+}
+
 async function resolveImage(store: BusStore, who: Principal, v: Body | string, label: string): Promise<{ id: string; name: string; doc: ImageDoc }> {
   if (typeof v === 'string' || v.href !== undefined) {
     const id = typeof v === 'string' ? v : hrefId(v, 'machineImages', label);
@@ -88,12 +120,14 @@ export async function resolveMachineCreate(store: BusStore, who: Principal, body
   const tpl = optObject(body, 'machineTemplate', 'MachineCreate.machineTemplate');
   if (!tpl) throw new ValidationError('MachineCreate.machineTemplate is required', { field: 'MachineCreate.machineTemplate' });
   const where = 'machineTemplate';
-  rejectUnknownFields(tpl, ['href', 'machineConfig', 'machineImage', 'initialState', 'userData'], where);
+  rejectUnknownFields(tpl, ['href', 'machineConfig', 'machineImage', 'initialState', 'userData', 'credential'], where);
   // Check the inline fields' types before any lookup.
   const cfgIn = optObject(tpl, 'machineConfig', `${where}.machineConfig`);
   const imgIn = optObject(tpl, 'machineImage', `${where}.machineImage`);
   const stateIn = optEnum(tpl, 'initialState', INITIAL_STATES, `${where}.initialState`);
   const userDataIn = optBase64(tpl, 'userData', USER_DATA_MAX_BYTES, `${where}.userData`);
+  const credIn = optObject(tpl, 'credential', `${where}.credential`);
+  const inlineKey = credIn && credIn.href === undefined ? parseCredentialTemplate(credIn, `${where}.credential`) : null;
 
   let base: TemplateDoc | null = null;
   if (tpl.href !== undefined) {
@@ -119,9 +153,13 @@ export async function resolveMachineCreate(store: BusStore, who: Principal, body
       initrd: image.doc.initrd ?? null, cmdline: image.doc.kernelCmdline ?? null, cpuArch: image.doc.cpuArch,
     },
     disks: config.disks.map((d) => ({ capacityKiB: d.capacity, format: d.format })),
-    userData: userDataIn ?? base?.userData ?? null,
+    userData: null,
     requirements,
   };
+  const keys = await credentialKeys(store, who, credIn, inlineKey, base, `${where}.credential`);
+  const ownUserData = userDataIn ?? base?.userData ?? null;
+  spec.userData = guestUserData(keys, ownUserData);
+  checkKernelCmdline(spec, keys.length > 0 && ownUserData === null ? `${where}.credential` : `${where}.userData`);
   await checkFitsSomeHost(spec, `${where}.machineConfig`, bounds.fleet);
   return { name, description, properties, spec, initialState: stateIn ?? base?.initialState ?? 'STARTED' };
 }

@@ -71,6 +71,19 @@ export function userDataWord(userData: string | null): string | null {
   return /^[A-Za-z0-9+/=_-]+$/.test(v) ? v : Buffer.from(userData, 'utf8').toString('base64');
 }
 
+/**
+ * The longest kernel command line a direct-kernel-boot guest takes: x86's COMMAND_LINE_SIZE is 2048
+ * bytes with the terminating NUL (arm64's is 2048 too). QEMU refuses or the kernel truncates a
+ * longer one, so the frontend refuses such a machine at create (machine-create.ts).
+ */
+export const KERNEL_CMDLINE_MAX_BYTES = 2047;
+
+/** The kernel command line of a kernel-format image: the image's own words, then skybus.userdata=<base64>. */
+export function kernelCmdline(imageCmdline: string | null, userData: string | null): string {
+  const ud = userDataWord(userData);
+  return [imageCmdline ?? '', ud ? `skybus.userdata=${ud}` : ''].map((s) => s.trim()).filter(Boolean).join(' ');
+}
+
 function machineTypeFor(arch: string): string {
   if (arch === 'aarch64' || arch === 'armv7l') return 'virt';
   if (arch === 'x86_64' || arch === 'i686') return 'pc';
@@ -109,7 +122,7 @@ export function buildDomainXml(m: HostMachine, opts: DomainXmlOptions): string {
   if (image && image.format === 'kernel') {
     os.push(`    <kernel>${e(image.location)}</kernel>`);
     if (image.initrd) os.push(`    <initrd>${e(image.initrd)}</initrd>`);
-    const cmdline = [image.cmdline ?? '', ud ? `skybus.userdata=${ud}` : ''].map((s) => s.trim()).filter(Boolean).join(' ');
+    const cmdline = kernelCmdline(image.cmdline, spec.userData);
     if (cmdline) os.push(`    <cmdline>${e(cmdline)}</cmdline>`);
   } else if (image) {
     os.push(`    <boot dev='hd'/>`);

@@ -17,6 +17,8 @@ export const COLLECTIONS = {
   machineConfigs: { member: 'MachineConfiguration', collection: 'MachineConfigurationCollection' },
   machineImages: { member: 'MachineImage', collection: 'MachineImageCollection' },
   machineTemplates: { member: 'MachineTemplate', collection: 'MachineTemplateCollection' },
+  /** A tenant's own SSH public keys (docs/guest-data.md). */
+  credentials: { member: 'Credential', collection: 'CredentialCollection' },
   jobs: { member: 'Job', collection: 'JobCollection' },
   events: { member: 'Event', collection: 'EventCollection' },
   /** Skybus extension: the caller's API keys (docs/identity.md). */

@@ -10,6 +10,7 @@ import { isAdmin, principalOf, requireAdmin } from '../auth/authenticator.js';
 import type { Body } from '../body-fields.js';
 import { CATALOG_COLLECTIONS, CATALOG_TYPES, catalogView, parseConfigBody, parseImageBody, parseTemplateBody } from '../catalog-bodies.js';
 import { findVisible, visibleTo } from '../catalog-lookup.js';
+import { findOwnCredential } from './credentials.js';
 import { collectionBody, nextWindowQuery, parseCollectionQuery, runCollectionQuery } from '../cimi/collection-query.js';
 import { sendCimi } from '../cimi/negotiate.js';
 import { readCimiBody } from '../cimi/request-body.js';
@@ -50,9 +51,10 @@ export function catalogRoutes(deps: RouteDeps, mountedAt: string): Router {
         const body = readCimiBody(req, type);
         const { name, doc } = PARSERS[kind](body);
         if (kind === 'machineTemplate') {
-          const t = doc as { machineConfig: string; machineImage: string };
+          const t = doc as { machineConfig: string; machineImage: string; credential: string | null };
           if (!(await findVisible(store, 'machineConfig', t.machineConfig, who))) throw new ValidationError('MachineTemplate.machineConfig: no such MachineConfiguration', { field: 'MachineTemplate.machineConfig' });
           if (!(await findVisible(store, 'machineImage', t.machineImage, who))) throw new ValidationError('MachineTemplate.machineImage: no such MachineImage', { field: 'MachineTemplate.machineImage' });
+          if (t.credential !== null && !(await findOwnCredential(store, t.credential, who))) throw new ValidationError('MachineTemplate.credential: no such Credential', { field: 'MachineTemplate.credential' });
         }
         const item = await store.catalog.create(kind, name, null, doc as Record<string, unknown>);
         res.setHeader('Location', memberUrl(base, coll, item.id));

@@ -24,6 +24,7 @@ export function entryPointRoutes(deps: RouteDeps, mountedAt: string): Router {
         machineTemplates: { href: collectionUrl(base, 'machineTemplates') },
         machineConfigs: { href: collectionUrl(base, 'machineConfigs') },
         machineImages: { href: collectionUrl(base, 'machineImages') },
+        credentials: { href: collectionUrl(base, 'credentials') },
         jobs: { href: collectionUrl(base, 'jobs') },
         events: { href: collectionUrl(base, 'events') },
         apiKeys: { href: collectionUrl(base, 'apiKeys') },

@@ -94,6 +94,8 @@ echo "root:x:0:" >"$R/etc/group"
 #   SKYBUS-USERDATA: <line>          one per line of decoded user data (if any)
 #   SKYBUS-USERDATA-END bytes=<n>    after the user data (bytes=0 if none / undecodable)
 #   SKYBUS-USERDATA-ERROR <reason>   when skybus.userdata is not valid base64
+#   SKYBUS-SSH-KEY: <key line>       one per SSH key in the user data's ssh_authorized_keys list
+#   SKYBUS-SSH-KEYS count=<n>        after them (the keys are also in /root/.ssh/authorized_keys)
 #   SKYBUS-ACPI power-button=<yes|no>  whether graceful shutdown is armed
 #   SKYBUS-HEARTBEAT uptime=<s>      every 5 s
 #   SKYBUS-GUEST-POWEROFF reason=acpi-power-button   just before powering off
@@ -102,7 +104,9 @@ echo "root:x:0:" >"$R/etc/group"
 #   skybus.hostname=<name>           (default skybus-guest)
 #   skybus.heartbeat=<seconds>       (default 5; 0 disables)
 # If the user data starts with "#!", it is also run as a script after being printed; its
-# output goes to the console.
+# output goes to the console. This guest is not cloud-init: it finds SSH keys the way Skybus writes
+# them (docs/guest-data.md), as YAML list items `  - "<type> <base64> [comment]"`, in a plain
+# #cloud-config or in any 8bit part of a MIME multipart document.
 cat >"$R/init" <<'INIT'
 #!/bin/sh
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -144,6 +148,15 @@ if UD=$(param skybus.userdata) && [ -n "$UD" ]; then
       chmod +x /run/userdata
       /run/userdata
     fi
+    # ---- SSH keys: a stand-in for cloud-init's ssh_authorized_keys ----
+    mkdir -p /root/.ssh && chmod 700 /root/.ssh
+    sed -nE 's/^[[:space:]]*-[[:space:]]*"?((ssh-ed25519|ssh-rsa|ecdsa-sha2-[a-z0-9]+) [A-Za-z0-9+\/=]+( [^"]*)?)"?[[:space:]]*$/\1/p' \
+      /run/userdata >/root/.ssh/authorized_keys
+    chmod 600 /root/.ssh/authorized_keys
+    while IFS= read -r key; do
+      printf 'SKYBUS-SSH-KEY: %s\n' "$key"
+    done </root/.ssh/authorized_keys
+    echo "SKYBUS-SSH-KEYS count=$(grep -c . /root/.ssh/authorized_keys)"
   else
     echo "SKYBUS-USERDATA-ERROR invalid-base64"
     echo "SKYBUS-USERDATA-END bytes=0"

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { XMLParser } from 'fast-xml-parser';
-import { buildDomainXml, domainName, domainTitle, machinePaths, metadataHost, userDataWord, xmlEscape } from '../../../hypervisor-agent/domain-xml.js';
+import { buildDomainXml, domainName, domainTitle, KERNEL_CMDLINE_MAX_BYTES, kernelCmdline, machinePaths, metadataHost, userDataWord, xmlEscape } from '../../../hypervisor-agent/domain-xml.js';
+import { guestUserData } from '../../../frontend/nocloud-user-data.js';
+import { rsaPublicKey } from '../../helpers/ssh-keys.js';
 import { testNodeXml } from '../../../hypervisor-agent/test-host.js';
 import type { HostMachine, ImageRef } from '../../../schema/types.js';
 
@@ -91,6 +93,20 @@ describe('agent: domain XML', () => {
     assert.equal(userDataWord(null), null);
     assert.equal(userDataWord('aGVs\nbG8='), 'aGVsbG8=');
     assert.equal(userDataWord('not base64!'), Buffer.from('not base64!').toString('base64'));
+  });
+
+  it('credential user data (NoCloud) reaches the kernel command line and SMBIOS intact; an RSA 4096 key fits the kernel limit', () => {
+    const key = rsaPublicKey(4096, 'ops@bastion.example.com');
+    for (const own of [null, Buffer.from('#!/bin/sh\necho hi\n').toString('base64')]) {
+      const ud = guestUserData([key], own)!;
+      const k = parse(buildDomainXml(machine(kernel, ud), { domainType: 'qemu', prefix: 'skybus-', workDir: WORK, hostId: 'h1' }));
+      assert.equal(k.os.cmdline, kernelCmdline(kernel.cmdline, ud));
+      const word = /skybus\.userdata=(\S+)/.exec(k.os.cmdline)![1]!;
+      assert.match(Buffer.from(word, 'base64').toString('utf8'), new RegExp(`ssh_authorized_keys:\n  - "${key.replace(/[+/]/g, '\\$&')}"\n`));
+      assert.ok(Buffer.byteLength(k.os.cmdline) <= KERNEL_CMDLINE_MAX_BYTES, `${Buffer.byteLength(k.os.cmdline)} bytes`);
+      const q = parse(buildDomainXml(machine(qcow, ud), { domainType: 'qemu', prefix: 'skybus-', workDir: WORK, hostId: 'h1' }));
+      assert.equal(q.sysinfo.oemStrings.entry[0], `skybus.userdata=${ud}`);
+    }
   });
 
   it('aarch64 machines use the virt machine type', () => {

@@ -10,6 +10,7 @@ import request from 'supertest';
 import { defineRoute } from '../../../frontend/routes/route-table.js';
 import { ROUTE_ROLES, type Method } from '../../../frontend/routes/route-roles.js';
 import { as, harness, idOf, type Harness } from './harness.js';
+import { ed25519PublicKey } from '../../helpers/ssh-keys.js';
 
 const MISSING = '01a20867-e166-774b-a077-daa86ce705ad';
 const CIMI = 'http://schemas.dmtf.org/cimi/1';
@@ -77,6 +78,8 @@ describe('frontend: the route table', function () {
     Object.assign(ids, { '/api/machineConfigs/:id': cfg.id, '/api/machineImages/:id': img.id, '/api/machineTemplates/:id': tpl.id });
     const key = await as(h.app, 'alice', 'post', '/api/apiKeys').send({ name: 'alice-key' }).expect(201);
     ids['/api/apiKeys/:id'] = idOf(key.headers.location);
+    const cred = await as(h.app, 'alice', 'post', '/api/credentials').send({ name: 'alice-secret-cred', credentialTemplate: { publicKey: ed25519PublicKey() } }).expect(201);
+    ids['/api/credentials/:id'] = idOf(cred.headers.location);
     const byTenant = entries.filter((e) => e.template.includes(':id') && e.role === 'user');
     assert.ok(byTenant.length >= 7);
     for (const { template, method } of byTenant) {
@@ -90,7 +93,7 @@ describe('frontend: the route table', function () {
       assert.equal(theirs.body.message.replace(real, 'ID'), missing.body.message.replace(MISSING, 'ID'), `${method} ${template}`);
     }
     // Collections, counts and filters on any field never show the other tenant's members.
-    for (const [coll, filter] of [['machines', "name='alice-secret'"], ['jobs', "action='create'"], ['events', "type!='x'"], ['apiKeys', "name='alice-key'"], ['machineConfigs', "name='acme-only'"], ['machineImages', "name='acme-only'"], ['machineTemplates', "name='acme-only'"]] as const) {
+    for (const [coll, filter] of [['machines', "name='alice-secret'"], ['jobs', "action='create'"], ['events', "type!='x'"], ['apiKeys', "name='alice-key'"], ['credentials', "name='alice-secret-cred'"], ['machineConfigs', "name='acme-only'"], ['machineImages', "name='acme-only'"], ['machineTemplates', "name='acme-only'"]] as const) {
       const res = await as(h.app, 'bob', 'get', `/api/${coll}`).query({ $filter: filter }).expect(200);
       assert.equal(res.body.count, 0, `${coll} ${filter}`);
       assert.doesNotMatch(JSON.stringify(res.body), /alice-secret|alice-key/);
