@@ -4,6 +4,7 @@
  *   POST   /credentials       CredentialCreate {name, description?, properties?, credentialTemplate: {publicKey}}
  *                             → 201 + Location
  *   GET    /credentials/:id   one (404 for unknown, malformed or another tenant's)
+ *                             (409 beyond MAX_CREDENTIALS_PER_TENANT)
  *   DELETE /credentials/:id   → 200; 409 while a MachineTemplate names it. Machines already created
  *                             with it keep the key (it was copied into their user data).
  */
@@ -21,6 +22,8 @@ import { baseUrl } from '../request-context.js';
 import type { BusStore } from '../../schema/bus-store.js';
 import type { RouteDeps } from './deps.js';
 import { defineRoute } from './route-table.js';
+
+export const MAX_CREDENTIALS_PER_TENANT = 100;
 
 /** The caller's tenant's credential, or null (missing, malformed id, or another tenant's). */
 export async function findOwnCredential(store: BusStore, id: string, who: Principal): Promise<CatalogItem | null> {
@@ -47,6 +50,9 @@ export function credentialRoutes(deps: RouteDeps, mountedAt: string): Router {
       const who = principalOf(res);
       const base = baseUrl(req, config);
       const { name, doc } = parseCredentialCreate(readCimiBody(req, 'CredentialCreate'));
+      const own = (await store.catalog.list('credential')).filter((i) => i.tenant === who.tenant).length;
+      // Bounds the catalog's credential partition per tenant (checked, not locked: racing creates may pass it by a few).
+      if (own >= MAX_CREDENTIALS_PER_TENANT) throw new ConflictError(`this tenant has ${own} credentials, the most it may have is ${MAX_CREDENTIALS_PER_TENANT}; delete some first`);
       const item = await store.catalog.create('credential', name, who.tenant, doc as unknown as Record<string, unknown>);
       res.setHeader('Location', memberUrl(base, 'credentials', item.id));
       sendCimi(req, res, 201, credentialView(item, base, who));

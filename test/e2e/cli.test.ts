@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ed25519PublicKey } from '../helpers/ssh-keys.js';
 
 const BIN = fileURLToPath(new URL('../../cli/skybus.js', import.meta.url));
 
@@ -92,6 +93,30 @@ describe('the skybus command', function () {
     const again = run('key', 'revoke', 'not-a-key');
     assert.equal(again.status, 1);
     assert.match(again.stderr, /'not-a-key' is not an API key id/);
+  });
+
+  it('credential create --ssh-key-file, list, machine create --credential <name>, delete; a bad key file is a 400 and exit 1', () => {
+    const key = ed25519PublicKey('cli@test');
+    writeFileSync(join(dir, 'id.pub'), key + '\n');
+    writeFileSync(join(dir, 'bad.pub'), 'ssh-rsa AAAA not a key\n');
+    const created = run('credential', 'create', '--name', 'cli-key', '--ssh-key-file', join(dir, 'id.pub'));
+    assert.equal(created.status, 0, created.stderr);
+    assert.match(created.stdout, /^credential [0-9a-f-]{36} 'cli-key' created$/m);
+    const list = run('credential', 'list', '--json');
+    assert.equal(list.status, 0, list.stderr);
+    assert.deepEqual((JSON.parse(list.stdout) as { name: string; publicKey: string }[]).map((c) => [c.name, c.publicKey]), [['cli-key', key]]);
+    const m = run('machine', 'create', '--config', 'small', '--image', 'tiny-linux', '--name', 'keyed', '--credential', 'cli-key', '--json');
+    assert.equal(m.status, 0, m.stderr);
+    const unknown = run('machine', 'create', '--config', 'small', '--image', 'tiny-linux', '--credential', 'nope');
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /no credential named 'nope'/);
+    const bad = run('credential', 'create', '--name', 'bad', '--ssh-key-file', join(dir, 'bad.pub'));
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /400: CredentialCreate\.credentialTemplate\.publicKey /);
+    assert.doesNotMatch(bad.stderr, /at .*\.js:\d+/);
+    const del = run('credential', 'delete', 'cli-key');
+    assert.equal(del.status, 0, del.stderr);
+    assert.match(run('credential', 'list').stdout, /0 credential\(s\)/);
   });
 
   it('bad input: a clear message and a non-zero exit, no stack trace', () => {

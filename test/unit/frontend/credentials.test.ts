@@ -106,6 +106,14 @@ describe('Credentials API', function () {
     assert.equal(await count(), 0);
   });
 
+  it('a tenant may hold at most 100 credentials (409 beyond, nothing written)', async () => {
+    for (let i = 0; i < 100; i++) await h.store.catalog.create('credential', `k${i}`, 'acme', { description: '', properties: {}, publicKey: key });
+    const res = await createCred('alice', 'one-too-many', key).expect(409);
+    assert.match(res.body.message, /has 100 credentials, the most it may have is 100/);
+    assert.equal(await count(), 100);
+    await createCred('bob', 'other-tenant', key).expect(201);
+  });
+
   it('a credential named by a MachineTemplate cannot be deleted (409) until the template is gone', async () => {
     const c = await createCred('root', 'ops-key', key).expect(201);
     const tpl = await as(h.app, 'root', 'post', '/api/machineTemplates').send({ name: 'with-key', machineConfig: { href: `/api/machineConfigs/${h.catalog.config}` }, machineImage: { href: `/api/machineImages/${h.catalog.image}` }, credential: { href: c.headers.location } }).expect(201);
