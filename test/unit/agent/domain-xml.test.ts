@@ -24,7 +24,8 @@ function parse(xml: string) {
   return parser.parse(xml).domain;
 }
 
-describe('agent: domain XML', () => {
+describe('agent: domain XML', function () {
+  this.timeout(60_000); // an RSA 4096 key pair takes seconds to generate on a loaded machine
   it('names, identifies and sizes the domain', () => {
     const d = parse(buildDomainXml(machine(null), { domainType: 'test', prefix: 'skybus-', workDir: WORK, hostId: 'h1' }));
     assert.equal(d['@type'], 'test');

@@ -21,7 +21,9 @@ function refused(v: unknown, why: RegExp): void {
   });
 }
 
-describe('parseSshPublicKey', () => {
+describe('parseSshPublicKey', function () {
+  // Generating an RSA 4096 key pair takes seconds on a loaded 2-core machine.
+  this.timeout(60_000);
   it('accepts ed25519, RSA 2048/4096 and ECDSA keys, with and without a comment, and normalises whitespace', () => {
     for (const k of [ed25519PublicKey(), ed25519PublicKey('alice@laptop'), rsaPublicKey(2048), rsaPublicKey(4096, 'ops key 2024'), ecdsaPublicKey('e c')]) {
       assert.equal(parseSshPublicKey(k, L), k);
