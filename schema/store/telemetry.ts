@@ -1,5 +1,6 @@
 /**
- * Events (per tenant and day), monitoring samples (per machine and hour, TTL) and accounting records
+ * Events (per tenant and day, and the same events per resource and day: a machine's EventLog),
+ * monitoring samples (per machine and hour, TTL) and accounting records
  * (per tenant and day, one idempotent row per machine and period: re-sending overwrites).
  */
 import { ValidationError } from '../../errors/registry.js';
@@ -24,11 +25,53 @@ export class TelemetryStore {
 
   async appendEvent(e: Omit<EventRecord, 'id'> & { id?: string }): Promise<EventRecord> {
     const ev: EventRecord = { ...e, id: e.id ?? newId(e.ts) };
-    await this.d.put('events', {
-      tenant: ev.tenant, day: dayOf(ev.ts), ts: ev.ts, id: ev.id, type: ev.type, severity: ev.severity,
-      outcome: ev.outcome, resource: ev.resource, content: toJson(ev.content),
-    });
+    const day = dayOf(ev.ts);
+    const content = toJson(ev.content);
+    // One batch: the tenant's day and the resource's log always hold the same events.
+    await this.d.putAll([
+      { table: 'events', row: {
+        tenant: ev.tenant, day, ts: ev.ts, id: ev.id, type: ev.type, severity: ev.severity, outcome: ev.outcome, resource: ev.resource, content,
+      } },
+      { table: 'events_by_resource', row: {
+        resource_id: ev.resource, day, ts: ev.ts, id: ev.id, tenant: ev.tenant, type: ev.type, severity: ev.severity, outcome: ev.outcome, content,
+      } },
+    ]);
     return ev;
+  }
+
+  /**
+   * One resource's events with ts in [since, until), newest first, paged across its day partitions
+   * (newest day first; a day with nothing costs one empty read). The window is at most 31 days: the
+   * TTL keeps no more. pageState is opaque: the day being read and the driver's state within it.
+   */
+  async eventsOfResource(resourceId: string, window: { since: number; until: number }, opts: { limit?: number; pageState?: string | null } = {}): Promise<Page<EventRecord>> {
+    const { since, until } = window;
+    if (!(until > since) || until - since > 31 * DAY_MS) throw new ValidationError('event window must be positive and at most 31 days');
+    const limit = opts.limit ?? 100;
+    const lastDay = Math.floor(since / DAY_MS);
+    let day = Math.floor((until - 1) / DAY_MS);
+    let inner: string | null = null;
+    if (opts.pageState) {
+      const cut = opts.pageState.indexOf(':');
+      const d = Number(opts.pageState.slice(0, cut < 0 ? undefined : cut));
+      if (!Number.isInteger(d) || d > day || d < lastDay) throw new ValidationError('bad event page state');
+      day = d;
+      inner = cut < 0 || cut === opts.pageState.length - 1 ? null : opts.pageState.slice(cut + 1);
+    }
+    const items: EventRecord[] = [];
+    for (; day >= lastDay; day--, inner = null) {
+      const page = await this.d.select('events_by_resource', { resource_id: resourceId, day: dayOf(day * DAY_MS) }, { range: { gte: since, lt: until }, limit: limit - items.length, pageState: inner });
+      for (const r of page.rows) {
+        items.push({
+          tenant: r.tenant as string, ts: r.ts as number, id: r.id as string, type: r.type as EventRecord['type'],
+          severity: r.severity as EventRecord['severity'], outcome: r.outcome as EventRecord['outcome'], resource: resourceId,
+          content: fromJson<Record<string, unknown>>(r.content, 'event content', {}),
+        });
+      }
+      if (page.pageState) return { items, pageState: `${day}:${page.pageState}` };
+      if (items.length >= limit) return { items, pageState: day > lastDay ? `${day - 1}:` : null };
+    }
+    return { items, pageState: null };
   }
 
   /** One day of a tenant's events, newest first, paged. */
