@@ -22,6 +22,7 @@ import { catalogRoutes } from './routes/catalog.js';
 import { credentialRoutes } from './routes/credentials.js';
 import type { RouteDeps } from './routes/deps.js';
 import { entryPointRoutes } from './routes/entry-point.js';
+import { eventLogRoutes } from './routes/event-logs.js';
 import { eventRoutes } from './routes/events.js';
 import { jobRoutes } from './routes/jobs.js';
 import { machineRoutes } from './routes/machines.js';
@@ -59,6 +60,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(entryPointRoutes(rd, API_PREFIX));
   api.use(deps.auth.middleware());
   api.use(express.raw({ type: () => true, limit: deps.config.bodyLimitBytes }));
+  api.use(eventLogRoutes(rd, API_PREFIX)); // before /machines/:id/:action (POST only, 405 for GET)
   api.use(machineRoutes(rd, API_PREFIX));
   api.use(catalogRoutes(rd, API_PREFIX));
   api.use(credentialRoutes(rd, API_PREFIX));

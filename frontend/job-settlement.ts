@@ -40,6 +40,17 @@ export function settle(job: Job, m: Machine | null): Settlement {
   return { state: 'RUNNING', statusMessage: `on host, waiting for generation ${job.targetGeneration} (observed ${s.observedGeneration})`, progress: 50, returnCode: 0 };
 }
 
+/**
+ * Why the job cannot be stopped now (null: it can). Pure, on a settled job: only a create still
+ * QUEUED (its machine not placed) can be cancelled — the machine is then deleted before placement.
+ * Anything on a host already runs in the agent's hands and keeps going.
+ */
+export function stopRefusal(job: Job): string | null {
+  if (job.action !== 'create') return `it is a ${job.action} job (${job.state}); only a create waiting for placement can be stopped`;
+  if (job.state !== 'QUEUED') return `it is ${job.state}; only a create waiting for placement (QUEUED) can be stopped`;
+  return null;
+}
+
 /** Reads the job's machine, settles the job, writes it back when it changed. */
 export async function settleJob(store: BusStore, job: Job, now = Date.now()): Promise<Job> {
   if (isTerminal(job.state)) return job;

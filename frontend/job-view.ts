@@ -1,12 +1,15 @@
 /** The CIMI representation of a Job. */
 import type { Job } from '../schema/types.js';
 import { actionUri, memberUrl, resourceUri } from './cimi/uris.js';
+import { stopRefusal } from './job-settlement.js';
 
+/** A settled job's view: `stop` is offered exactly when it would be accepted (stopRefusal). */
 export function jobView(j: Job, base: string): Record<string, unknown> {
+  const id = memberUrl(base, 'jobs', j.id);
   const target = { href: memberUrl(base, 'machines', j.targetId) };
   return {
     resourceURI: resourceUri('Job'),
-    id: memberUrl(base, 'jobs', j.id),
+    id,
     name: `${j.action} ${j.targetType.toLowerCase()}`,
     description: '',
     created: new Date(j.created).toISOString(),
@@ -22,6 +25,6 @@ export function jobView(j: Job, base: string): Record<string, unknown> {
     timeOfStatusChange: new Date(j.updated).toISOString(),
     targetGeneration: j.targetGeneration,
     expectedState: j.expectedState,
-    operations: [],
+    operations: stopRefusal(j) === null ? [{ rel: actionUri('stop'), href: `${id}/stop` }] : [],
   };
 }

@@ -75,6 +75,7 @@ export function machineView(m: Machine, base: string, who: Principal): Record<st
     memory: m.spec.memoryKiB,
     cpuArch: m.spec.cpuArch,
     disks: m.spec.disks.map((d) => ({ capacity: d.capacityKiB, format: d.format })),
+    eventLog: { href: `${id}/eventLog` },
     // Skybus extensions
     desiredState: m.desiredState,
     generation: m.generation,

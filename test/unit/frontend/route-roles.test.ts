@@ -70,6 +70,9 @@ describe('frontend: the route table', function () {
       '/api/machines/:id': idOf(created.headers.location),
       '/api/machines/:id/:action': idOf(created.headers.location),
       '/api/jobs/:id': idOf(created.headers['cimi-job-uri']),
+      '/api/jobs/:id/stop': idOf(created.headers['cimi-job-uri']),
+      '/api/machines/:id/eventLog': idOf(created.headers.location),
+      '/api/machines/:id/eventLog/events': idOf(created.headers.location),
     };
     // Catalog items may belong to one tenant (a tenant's own images): those are tenant-owned too.
     const cfg = await h.store.catalog.create('machineConfig', 'acme-only', 'acme', { description: '', properties: {}, cpu: 1, memory: 1048576, cpuArch: 'x86_64', disks: [] });

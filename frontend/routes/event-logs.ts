@@ -1,0 +1,89 @@
+/**
+ * A machine's EventLog (CIMI: every resource may link an EventLog whose `events` collection holds
+ * that resource's events), read from events_by_resource (one partition per machine and day).
+ *   GET /machines/:id/eventLog          EventLog: targetResource, events {href}; $expand=events
+ *                                       (or *) inlines the first window of the collection
+ *   GET /machines/:id/eventLog/events   EventCollection, newest first ($filter $first $last
+ *                                       $orderby $select, `next` operation)
+ * The machine must be the caller's (else 404, like a missing one); once it is deleted its log is 404
+ * too, while its events stay readable in the tenant's day collection (/events?day=) until the TTL.
+ * Events are shown through eventView: host identities only to admins.
+ */
+import { Router, type Request, type Response } from 'express';
+import type { BusStore } from '../../schema/bus-store.js';
+import type { Machine } from '../../schema/types.js';
+import { principalOf, type Principal } from '../auth/authenticator.js';
+import { collectionBody, nextWindowQuery, parseCollectionQuery, runCollectionQuery, storePages } from '../cimi/collection-query.js';
+import { sendCimi } from '../cimi/negotiate.js';
+import { memberUrl, resourceUri } from '../cimi/uris.js';
+import type { FrontendConfig } from '../config.js';
+import { loadMachine } from '../machine-mutations.js';
+import { baseUrl } from '../request-context.js';
+import type { RouteDeps } from './deps.js';
+import { eventView } from './events.js';
+import { defineRoute } from './route-table.js';
+
+const DAY_MS = 86_400_000;
+/** What events_by_resource keeps (its TTL, schema/cql/0008_events_by_resource.cql). */
+export const EVENT_RETENTION_DAYS = 30;
+/** Clock difference tolerated between the writers of events (agents, frontends) and this reader. */
+const SKEW_MS = 3_600_000;
+
+/** The span of a machine's log worth reading now: from its creation (at most the retention back) to now. */
+export function eventWindow(m: Pick<Machine, 'created'>, now: number): { since: number; until: number } {
+  const until = now + SKEW_MS;
+  const since = Math.min(Math.max(m.created - SKEW_MS, now - EVENT_RETENTION_DAYS * DAY_MS), until - 1);
+  return { since, until };
+}
+
+export function eventLogUrl(base: string, machineId: string): string {
+  return `${memberUrl(base, 'machines', machineId)}/eventLog`;
+}
+
+async function eventCollection(store: BusStore, config: FrontendConfig, req: Request, m: Machine, who: Principal, base: string): Promise<Record<string, unknown>> {
+  const q = parseCollectionQuery(req, config);
+  const window = eventWindow(m, Date.now());
+  const pages = storePages(async (pageState) => {
+    const page = await store.telemetry.eventsOfResource(m.id, window, { limit: 500, pageState });
+    // Defence in depth: a machine's log holds only its tenant's events.
+    return { items: page.items.filter((e) => e.tenant === m.tenant), pageState: page.pageState };
+  });
+  const result = await runCollectionQuery(pages, q, (e) => eventView(e, base, who));
+  const id = `${eventLogUrl(base, m.id)}/events`;
+  return collectionBody({ type: 'EventCollection', id, member: 'events', result, q, next: nextWindowQuery(req, q, result.count) });
+}
+
+function expandsEvents(req: Request): boolean {
+  const v = (req.query as Record<string, unknown>).$expand;
+  return typeof v === 'string' && v.split(',').some((p) => p.trim() === 'events' || p.trim() === '*');
+}
+
+export function eventLogRoutes(deps: RouteDeps, mountedAt: string): Router {
+  const { store, config } = deps;
+  const r = Router();
+  const machineOf = (req: Request, res: Response) => loadMachine(store, req.params.id as string, principalOf(res));
+  defineRoute(r, mountedAt, '/machines/:id/eventLog', {
+    get: async (req, res) => {
+      const who = principalOf(res);
+      const m = await machineOf(req, res);
+      const base = baseUrl(req, config);
+      const id = eventLogUrl(base, m.id);
+      const body: Record<string, unknown> = {
+        resourceURI: resourceUri('EventLog'), id, name: `${m.name} events`, description: `events of machine ${m.name}`,
+        created: new Date(m.created).toISOString(), updated: new Date(m.updated).toISOString(), properties: {},
+        targetResource: { href: memberUrl(base, 'machines', m.id) },
+        events: expandsEvents(req) ? await eventCollection(store, config, req, m, who, base) : { href: `${id}/events` },
+        retentionDays: EVENT_RETENTION_DAYS, // Skybus extension: events older than this are gone
+        operations: [],
+      };
+      sendCimi(req, res, 200, body);
+    },
+  });
+  defineRoute(r, mountedAt, '/machines/:id/eventLog/events', {
+    get: async (req, res) => {
+      const m = await machineOf(req, res);
+      sendCimi(req, res, 200, await eventCollection(store, config, req, m, principalOf(res), baseUrl(req, config)));
+    },
+  });
+  return r;
+}
