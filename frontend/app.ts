@@ -16,6 +16,10 @@ import type { FrontendConfig } from './config.js';
 import { errorMiddleware, notFoundHandler } from './error-middleware.js';
 import { auditTrail } from './audit-trail.js';
 import { requestContext } from './request-context.js';
+import { RateLimiter } from './rate-limit.js';
+import { clientAddress } from './auth/basic-credentials.js';
+import { principalOf } from './auth/authenticator.js';
+import { newId } from '../schema/ids.js';
 import { auditRoutes } from './routes/audit.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -35,7 +39,13 @@ export interface FrontendDeps {
   log: Logger;
   metrics: SkybusMetrics;
   config: FrontendConfig;
+  /** This frontend's name in the bus (rate-limit rows); a fresh id when not given. */
+  instanceId?: string;
+  /** The limiter to use (tests drive its clock); built from config.rateLimit when not given. */
+  rateLimiter?: RateLimiter;
 }
+
+const MUTATING = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 
 export function buildApp(deps: FrontendDeps): express.Express {
   const log = deps.log.child({ module: 'frontend' });
@@ -59,6 +69,12 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use((req, _res, next) => { responseFormat(req); next(); }); // 406 before any work
   api.use(entryPointRoutes(rd, API_PREFIX));
   api.use(deps.auth.middleware());
+  const limiter = deps.rateLimiter ?? new RateLimiter(deps.store.rateUsage, deps.config.rateLimit, deps.instanceId ?? newId(), (e) => log.warn({ err: e }, 'rate-limit counts not written'));
+  api.use((req, res, next) => {
+    // Changes are limited per tenant and per client address across all frontends (rate-limit.ts).
+    if (!MUTATING.has(req.method) || !limiter.enabled) { next(); return; }
+    limiter.admit(principalOf(res).tenant, clientAddress(req)).then(() => next(), next);
+  });
   api.use(express.raw({ type: () => true, limit: deps.config.bodyLimitBytes }));
   api.use(eventLogRoutes(rd, API_PREFIX)); // before /machines/:id/:action (POST only, 405 for GET)
   api.use(machineRoutes(rd, API_PREFIX));

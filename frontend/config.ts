@@ -1,5 +1,6 @@
 /** The frontend's settings: defaults, then validation. Built once at start-up and passed to buildApp. */
 import { ConfigError } from '../errors/registry.js';
+import { RATE_LIMIT_DEFAULTS, type RateLimitConfig } from './rate-limit.js';
 
 export interface FrontendConfig {
   listenHost: string;
@@ -28,6 +29,8 @@ export interface FrontendConfig {
   machineLimits: MachineLimits;
   /** How long audit events live (days). */
   auditTtlDays: number;
+  /** Limits on requests that change something, per tenant and per client address, over all frontends. */
+  rateLimit: RateLimitConfig;
 }
 
 /** Operator-set bounds on a single machine (a per-request bound; quotas are per tenant). */
@@ -56,6 +59,7 @@ export const FRONTEND_DEFAULTS: FrontendConfig = {
   passwordWorkers: 1,
   passwordQueue: 32,
   auditTtlDays: 90,
+  rateLimit: RATE_LIMIT_DEFAULTS,
   machineLimits: {
     maxCpu: 64, maxMemoryKiB: 256 * 1024 * 1024, maxDisks: 8, maxDiskKiB: 2 * 1024 * 1024 * 1024,
     diskFormats: ['qcow2', 'raw'], tenantInlineConfig: true,
@@ -94,7 +98,21 @@ export function frontendConfig(input: Partial<FrontendConfig> = {}): FrontendCon
   positiveInt(c.passwordQueue, 'passwordQueue', 100_000);
   c.machineLimits = machineLimits(c.machineLimits);
   positiveInt(c.auditTtlDays, 'auditTtlDays', 7300);
+  c.rateLimit = rateLimit(c.rateLimit);
   return c;
+}
+
+function nonNegativeInt(v: unknown, what: string, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new ConfigError(`${what} must be an integer between 0 and ${max}, got ${String(v)}`);
+  return v;
+}
+
+function rateLimit(input: Partial<RateLimitConfig>): RateLimitConfig {
+  const r: RateLimitConfig = { ...RATE_LIMIT_DEFAULTS, ...Object.fromEntries(Object.entries(input ?? {}).filter(([, v]) => v !== undefined)) };
+  positiveInt(r.windowSeconds, 'rateLimit.windowSeconds', 60);
+  nonNegativeInt(r.perTenant, 'rateLimit.perTenant (0: no limit)', 10_000_000);
+  nonNegativeInt(r.perClient, 'rateLimit.perClient (0: no limit)', 10_000_000);
+  return { ...r };
 }
 
 function machineLimits(input: Partial<MachineLimits>): MachineLimits {
@@ -133,7 +151,8 @@ function envBool(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
 
 /**
  * The same, read from SKYBUS_FRONTEND_* variables: HOST, PORT, PUBLIC_URL, BODY_LIMIT, PAGE_SIZE,
- * MAX_PAGE_SIZE, COUNT_LIMIT, MAX_SCAN, METRICS_ACCESS, PASSWORD_WORKERS, PASSWORD_QUEUE, AUDIT_TTL_DAYS, and the
+ * MAX_PAGE_SIZE, COUNT_LIMIT, MAX_SCAN, METRICS_ACCESS, PASSWORD_WORKERS, PASSWORD_QUEUE, AUDIT_TTL_DAYS,
+ * the rate limits RATE_WINDOW_S, RATE_PER_TENANT, RATE_PER_CLIENT (0: no limit), and the
  * machine limits MAX_CPU, MAX_MEMORY_KIB, MAX_DISKS, MAX_DISK_KIB, DISK_FORMATS, TENANT_INLINE_CONFIG.
  */
 export function frontendConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<FrontendConfig> = {}): FrontendConfig {
@@ -145,6 +164,11 @@ export function frontendConfigFromEnv(env: NodeJS.ProcessEnv = process.env, over
     passwordWorkers: envInt(env, 'SKYBUS_FRONTEND_PASSWORD_WORKERS'),
     passwordQueue: envInt(env, 'SKYBUS_FRONTEND_PASSWORD_QUEUE'),
     auditTtlDays: envInt(env, 'SKYBUS_FRONTEND_AUDIT_TTL_DAYS'),
+    rateLimit: {
+      windowSeconds: envInt(env, 'SKYBUS_FRONTEND_RATE_WINDOW_S'),
+      perTenant: envInt(env, 'SKYBUS_FRONTEND_RATE_PER_TENANT'),
+      perClient: envInt(env, 'SKYBUS_FRONTEND_RATE_PER_CLIENT'),
+    } as RateLimitConfig,
     machineLimits: {
       maxCpu: envInt(env, 'SKYBUS_FRONTEND_MAX_CPU'),
       maxMemoryKiB: envInt(env, 'SKYBUS_FRONTEND_MAX_MEMORY_KIB'),

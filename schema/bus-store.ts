@@ -9,6 +9,7 @@ import { HostStore } from './store/hosts.js';
 import { AuditStore } from './store/audit.js';
 import { JobStore } from './store/jobs.js';
 import { LoginAttemptStore } from './store/login-attempts.js';
+import { RateUsageStore } from './store/rate-usage.js';
 import { MachineStore } from './store/machines.js';
 import { QuotaStore } from './store/quotas.js';
 import { ServiceStore } from './store/services.js';
@@ -25,6 +26,7 @@ export class BusStore {
   readonly services: ServiceStore;
   readonly quotas: QuotaStore;
   readonly loginAttempts: LoginAttemptStore;
+  readonly rateUsage: RateUsageStore;
   readonly audit: AuditStore;
 
   constructor(readonly driver: TableDriver) {
@@ -36,6 +38,7 @@ export class BusStore {
     this.catalog = new CatalogStore(driver);
     this.services = new ServiceStore(driver);
     this.loginAttempts = new LoginAttemptStore(driver);
+    this.rateUsage = new RateUsageStore(driver);
     this.audit = new AuditStore(driver);
     this.quotas = new QuotaStore(driver);
   }

@@ -12,6 +12,7 @@ import { newId } from '../../schema/ids.js';
 import type { MachineSpec } from '../../schema/types.js';
 import type { StoreFixture } from '../helpers/stores.js';
 import { eventsByResourceContract } from './events-by-resource-contract.js';
+import { rateUsageContract } from './rate-usage-contract.js';
 import { loginAttemptsContract } from './login-attempts-contract.js';
 import { quotaContract } from './quota-contract.js';
 
@@ -439,4 +440,5 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
   describe('quotas', () => quotaContract(() => fx));
   describe('login attempts', () => loginAttemptsContract(() => fx));
   describe('events by resource', () => eventsByResourceContract(() => fx));
+  describe('rate usage', () => rateUsageContract(() => fx));
 }
