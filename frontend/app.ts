@@ -15,7 +15,7 @@ import { API_PREFIX } from './cimi/uris.js';
 import type { FrontendConfig } from './config.js';
 import { errorMiddleware, notFoundHandler } from './error-middleware.js';
 import { auditTrail } from './audit-trail.js';
-import { requestContext } from './request-context.js';
+import { baseUrl, requestContext } from './request-context.js';
 import { RateLimiter } from './rate-limit.js';
 import { clientAddress } from './auth/basic-credentials.js';
 import { principalOf } from './auth/authenticator.js';
@@ -66,7 +66,9 @@ export function buildApp(deps: FrontendDeps): express.Express {
   app.use(opsRoutes(rd, deps.metrics, deps.auth));
 
   const api = express.Router();
-  api.use((req, _res, next) => { responseFormat(req); next(); }); // 406 before any work
+  // 406 (no acceptable format) and 400 (malformed Host, from which every URL is built) before any
+  // work: a handler that changed the bus must never fail afterwards while writing its answer.
+  api.use((req, _res, next) => { responseFormat(req); baseUrl(req, deps.config); next(); });
   api.use(entryPointRoutes(rd, API_PREFIX));
   api.use(deps.auth.middleware());
   const limiter = deps.rateLimiter ?? new RateLimiter(deps.store.rateUsage, deps.config.rateLimit, deps.instanceId ?? newId(), (e) => log.warn({ err: e }, 'rate-limit counts not written'));
