@@ -41,6 +41,9 @@ export function notFoundHandler(): RequestHandler {
   return (req, _res, next) => next(new NotFoundError(`no resource at ${req.path}`));
 }
 
+/** Retry-After for a 429 or 503 whose error gives no estimate of its own. */
+const DEFAULT_RETRY_AFTER_S = 2;
+
 export function errorMiddleware(log: Logger, challenges: () => string[]): ErrorRequestHandler {
   return (err: unknown, req: Request, res, next) => {
     const rlog = (res.locals.log as Logger | undefined) ?? log;
@@ -53,8 +56,9 @@ export function errorMiddleware(log: Logger, challenges: () => string[]): ErrorR
       rlog.warn({ err }, 'request failed');
     }
     if (e.status === 401) res.setHeader('WWW-Authenticate', challenges().join(', '));
+    // Every 429 and 503 tells the client when to come back: the error's own estimate, else 2 s.
     const retry = e.details?.retryAfterSeconds;
-    if ((e.status === 429 || e.status === 503) && typeof retry === 'number') res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retry))));
+    if (e.status === 429 || e.status === 503) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(typeof retry === 'number' ? retry : DEFAULT_RETRY_AFTER_S))));
     const message = e.message.length > MAX_MESSAGE ? `${e.message.slice(0, MAX_MESSAGE)}...` : e.message;
     const body = { resourceURI: resourceUri('Error'), status: e.status, code: e.code, message };
     sendCimi(req, res, e.status, body, acceptedFormat(req) ?? 'json');

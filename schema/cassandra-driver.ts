@@ -24,18 +24,32 @@ export interface CassandraOptions {
 const { types } = cassandra;
 const IDENT = /^[a-z_][a-z0-9_]*$/;
 
-function translate(e: unknown, what: string): Error {
+/** Seconds a client is told to wait before retrying a request the ring could not take. */
+const RETRY_AFTER_S = 2;
+
+/**
+ * A driver error as a Skybus error. Client messages never name tables or nodes (`what` goes to the
+ * logs through details.storeOperation); an unavailable ring is a 503 with Retry-After.
+ */
+function translate(e: unknown, what: string, operatorFacing = false): Error {
   if (isSkybusError(e)) return e;
+  if (operatorFacing) {
+    // Start-up (connect, schema): the operator reads this, and needs the addresses and the cause.
+    const t = translate(e, what);
+    if (isSkybusError(t)) t.message = `${what}: ${t.message} (${(e as { message?: string }).message?.slice(0, 300) ?? ''})`;
+    return t;
+  }
   const err = e as { name?: string; code?: number; writeType?: string; message?: string; innerErrors?: unknown };
+  const details = { retryAfterSeconds: RETRY_AFTER_S, storeOperation: what, cause: err.message?.slice(0, 300) };
   if (err.name === 'ResponseError' && (err.code === types.responseErrorCodes.writeTimeout || err.code === types.responseErrorCodes.readTimeout)) {
-    if (err.writeType === 'CAS' || err.writeType === 'cas') return new UnknownOutcomeError(`${what}: lightweight transaction timed out, outcome unknown`);
-    return new UnavailableError(`${what}: Cassandra timed out`);
+    if (err.writeType === 'CAS' || err.writeType === 'cas') return new UnknownOutcomeError('the database did not confirm this change in time, so whether it happened is unknown: read the resource before trying again', details);
+    return new UnavailableError('the database did not answer in time (too few replicas responded); try again shortly', details);
   }
   if (err.name === 'ResponseError' && (err.code === types.responseErrorCodes.unavailableException)) {
-    return new UnavailableError(`${what}: not enough Cassandra replicas alive`);
+    return new UnavailableError('the database cannot take requests now: too few replicas are reachable; try again shortly', details);
   }
   if (err.name === 'NoHostAvailableError' || err.name === 'OperationTimedOutError') {
-    return new UnavailableError(`${what}: Cassandra unreachable`);
+    return new UnavailableError('the database is unreachable; try again shortly', details);
   }
   if (err.name === 'ResponseError' && err.code === types.responseErrorCodes.invalid) {
     // The server's text names tables and columns: it is not for clients.
@@ -92,7 +106,7 @@ export class CassandraDriver implements TableDriver {
       await waitForSchemaAgreement(admin);
     } catch (e) {
       await admin.shutdown().catch(() => undefined);
-      throw translate(e, `connect to Cassandra at ${o.contactPoints.join(',')}`);
+      throw translate(e, `connect to Cassandra at ${o.contactPoints.join(',')}`, true);
     }
     await admin.shutdown();
     const client = new cassandra.Client({ ...base, keyspace: o.keyspace });
@@ -100,7 +114,7 @@ export class CassandraDriver implements TableDriver {
       await client.connect();
     } catch (e) {
       await client.shutdown().catch(() => undefined);
-      throw translate(e, 'connect to keyspace');
+      throw translate(e, 'connect to keyspace', true);
     }
     return new CassandraDriver(client, base.queryOptions.consistency);
   }
@@ -118,7 +132,7 @@ export class CassandraDriver implements TableDriver {
       await this.client.execute(stmt.cql, [], { prepare: false });
     } catch (e) {
       const msg = (e as Error).message ?? '';
-      if (!(stmt.kind === 'addColumn' && /already exist|conflicts with an existing column/i.test(msg))) throw translate(e, 'apply schema');
+      if (!(stmt.kind === 'addColumn' && /already exist|conflicts with an existing column/i.test(msg))) throw translate(e, 'apply schema', true);
     }
     await waitForSchemaAgreement(this.client);
     if (stmt.kind === 'createTable') this.define(stmt.table);
@@ -224,7 +238,7 @@ export class CassandraDriver implements TableDriver {
       return { applied: rs.first()?.get('[applied]') === true };
     } catch (e) {
       // A client-side timeout means the request was sent and may have been applied.
-      if ((e as { name?: string }).name === 'OperationTimedOutError') throw new UnknownOutcomeError(`conditional write ${table}: no answer in time, outcome unknown`);
+      if ((e as { name?: string }).name === 'OperationTimedOutError') throw new UnknownOutcomeError('the database did not confirm this change in time, so whether it happened is unknown: read the resource before trying again', { retryAfterSeconds: RETRY_AFTER_S, storeOperation: `conditional write ${table}` });
       throw translate(e, `conditional write ${table}`);
     }
   }

@@ -144,7 +144,7 @@ export class MachineStore {
       const seen = await this.d.get('machines', { id }, { serial: true });
       applied = seen !== null && seen.change_id === changeId;
       // Not ours and nobody else's either: the store did not take it; the caller may simply retry.
-      if (!applied && seen?.generation === expectedGeneration) throw new UnavailableError(`machine ${id}: the store timed out and the change was not applied; try again`);
+      if (!applied && seen?.generation === expectedGeneration) throw new UnavailableError(`machine ${id}: the store timed out and the change was not applied; try again`, { retryAfterSeconds: 2 });
     }
     if (!applied) {
       // A missing row fails the condition too (its generation is null): say which it was.

@@ -35,8 +35,14 @@ usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' 
 # Topology. A node is "name address jmx_port".
 # ---------------------------------------------------------------------------
 SINGLE_NODES=("single 127.0.0.1 7199")
-CLUSTER_NODES=("node1 127.0.0.1 7199" "node2 127.0.0.2 7299" "node3 127.0.0.3 7399")
-SEED="127.0.0.1:$STORAGE_PORT"
+# SKYBUS_CASSANDRA_CLUSTER_ADDRS (three addresses, default 127.0.0.1,127.0.0.2,127.0.0.3) and
+# SKYBUS_CASSANDRA_CLUSTER_JMX (first JMX port, default 7199; +100 per node) let a developer run the
+# ring beside a single node (e.g. 127.0.0.4-6, JMX 7499), with its own SKYBUS_CASSANDRA_HOME.
+IFS=',' read -r -a CLUSTER_ADDRS <<<"${SKYBUS_CASSANDRA_CLUSTER_ADDRS:-127.0.0.1,127.0.0.2,127.0.0.3}"
+(( ${#CLUSTER_ADDRS[@]} == 3 )) || { echo "SKYBUS_CASSANDRA_CLUSTER_ADDRS must list three addresses" >&2; exit 2; }
+JMX0="${SKYBUS_CASSANDRA_CLUSTER_JMX:-7199}"
+CLUSTER_NODES=("node1 ${CLUSTER_ADDRS[0]} $JMX0" "node2 ${CLUSTER_ADDRS[1]} $((JMX0 + 100))" "node3 ${CLUSTER_ADDRS[2]} $((JMX0 + 200))")
+SEED="${CLUSTER_ADDRS[0]}:$STORAGE_PORT"
 
 node_name() { set -- $1; printf '%s' "$1"; }
 node_addr() { set -- $1; printf '%s' "$2"; }
@@ -97,7 +103,17 @@ EOF
 write_yaml() {
   local name="$1" addr="$2" cluster="$3" dir cluster_name
   dir="$(node_dir "$name")"
-  if (( cluster )); then cluster_name="skybus-cluster"; else cluster_name="skybus-single"; fi
+  # The ring is where nodes get killed: commitlog "group" syncs before acknowledging, so a SIGKILL
+  # loses no acknowledged write (nor a schema change a node applied seconds before; with "periodic"
+  # a killed node came back without a just-created keyspace and never agreed on the schema again).
+  local commitlog
+  if (( cluster )); then
+    cluster_name="skybus-cluster"
+    commitlog=$'commitlog_sync: group\ncommitlog_sync_group_window: 20ms'
+  else
+    cluster_name="skybus-single"
+    commitlog=$'commitlog_sync: periodic\ncommitlog_sync_period: 10000ms'
+  fi
   cat >"$dir/cassandra.yaml" <<EOF
 # Written by skybus scripts/cassandra/ctl.sh for node '$name'. Regenerated on every start.
 cluster_name: '$cluster_name'
@@ -105,8 +121,7 @@ num_tokens: 16
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner
 auto_bootstrap: false
 
-commitlog_sync: periodic
-commitlog_sync_period: 10000ms
+$commitlog
 
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
@@ -235,6 +250,8 @@ launch() {
 # refuse_conflicts CLUSTER(0|1): the single node and the cluster share 127.0.0.1:9042.
 refuse_conflicts() {
   local cluster="$1"
+  # Only when the ring uses 127.0.0.1 (the default); a ring elsewhere runs beside the single node.
+  [[ " ${CLUSTER_ADDRS[*]} " == *" 127.0.0.1 "* ]] || return 0
   if (( cluster )) && any_running "${SINGLE_NODES[@]}"; then
     die "the single node is running on 127.0.0.1:$CQL_PORT; stop it first: $0 stop"
   fi
@@ -300,7 +317,7 @@ cmd_start() {
     local t0 seedname
     t0="$(now)"; seedname="$(node_name "$seed")"
     log "waiting for the seed's storage port $SEED before starting the other nodes"
-    until port_open 127.0.0.1 "$STORAGE_PORT"; do
+    until port_open "${CLUSTER_ADDRS[0]}" "$STORAGE_PORT"; do
       node_pid "$seedname" >/dev/null || {
         err "seed node $seedname died; last lines of its logs:"
         tail -n 20 "$(node_dir "$seedname")/logs/system.log" >&2 2>/dev/null || true
@@ -402,7 +419,7 @@ cmd_wait() {
   done
   started="$(awk -v s="$latest" -v e="$(now)" 'BEGIN { if (s > 0) printf "%.1f", e - s; else print "?" }')"
   if (( cluster )); then
-    ready_msg="cluster ready: CQL on 127.0.0.1/.2/.3:$CQL_PORT, every node sees the other two UP"
+    ready_msg="cluster ready: CQL on $(IFS=,; echo "${CLUSTER_ADDRS[*]}"):$CQL_PORT, every node sees the other two UP"
   else
     ready_msg="single node ready: CQL on 127.0.0.1:$CQL_PORT"
   fi

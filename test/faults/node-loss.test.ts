@@ -5,9 +5,9 @@
  * (SKYBUS_FAULTS=1 and the three contact points); skipped otherwise.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../../frontend/app.js';
 import { localBasicAuth } from '../../frontend/auth/local-basic.js';
@@ -24,9 +24,9 @@ import { Placer } from '../../placement/placer.js';
 import { openStore, type BusStore } from '../../schema/bus-store.js';
 import type { CassandraDriver } from '../../schema/cassandra-driver.js';
 import { until } from '../helpers/until.js';
+import { killNode, ringAddresses } from '../helpers/fault-ring.js';
 
 const PASSWORD = 'fault password';
-const RUN_HOME = process.env.SKYBUS_CASSANDRA_HOME ?? join(homedir(), '.cache', 'skybus', 'cassandra-run');
 
 describe('faults: one Cassandra node of three dies', function () {
   this.timeout(300_000);
@@ -68,7 +68,7 @@ describe('faults: one Cassandra node of three dies', function () {
     if (process.env.SKYBUS_FAULTS !== '1') this.skip(); // needs the three-node ring (npm test starts it)
     dir = mkdtempSync(join(tmpdir(), 'skybus-fault-'));
     store = await openStore({
-      kind: 'cassandra', contactPoints: ['127.0.0.1', '127.0.0.2', '127.0.0.3'], localDataCenter: 'datacenter1', keyspace,
+      kind: 'cassandra', contactPoints: ringAddresses(), localDataCenter: 'datacenter1', keyspace,
       replication: { class: 'SimpleStrategy', replication_factor: 3 }, consistency: 'QUORUM',
     });
     await store.accounts.createUser({ name: 'root', tenant: 'ops', passwordHash: await hashPassword(PASSWORD), roles: ['admin', 'user'], disabled: false, created: Date.now() });
@@ -105,9 +105,7 @@ describe('faults: one Cassandra node of three dies', function () {
     const first = await create(6, 'before-');
     await settle(first.map((m) => m.job));
     // Kill node3 hard, as a crash would.
-    const pid = Number(readFileSync(join(RUN_HOME, 'node3', 'cassandra.pid'), 'utf8').trim());
-    process.kill(pid, 'SIGKILL');
-    await until('node3 to be gone', 30_000, async () => { try { process.kill(pid, 0); return false; } catch { return true; } });
+    await killNode('node3');
     // Until the survivors' failure detector convicts node3 (some seconds), logged batches may time
     // out writing their batchlog to it: clients see 503 then. Wait for the ring to notice, probing
     // with the same kind of write a create makes.
