@@ -14,7 +14,7 @@ import { findOwnCredential } from './credentials.js';
 import { collectionBody, nextWindowQuery, parseCollectionQuery, runCollectionQuery } from '../cimi/collection-query.js';
 import { sendCimi } from '../cimi/negotiate.js';
 import { readCimiBody } from '../cimi/request-body.js';
-import { collectionUrl, memberUrl } from '../cimi/uris.js';
+import { COLLECTIONS, collectionUrl, memberUrl } from '../cimi/uris.js';
 import { baseUrl } from '../request-context.js';
 import type { RouteDeps } from './deps.js';
 import { defineRoute } from './route-table.js';
@@ -43,7 +43,7 @@ export function catalogRoutes(deps: RouteDeps, mountedAt: string): Router {
         async function* pages() { yield items; }
         const result = await runCollectionQuery(pages(), q, (i) => catalogView(i, base, who));
         const id = collectionUrl(base, coll);
-        sendCimi(req, res, 200, collectionBody({ type: `${type}Collection`, id, member: coll, result, q, addHref: isAdmin(who) ? id : null, next: nextWindowQuery(req, q, result.count) }));
+        sendCimi(req, res, 200, collectionBody({ type: `${type}Collection`, id, member: COLLECTIONS[coll].members, result, q, addHref: isAdmin(who) ? id : null, next: nextWindowQuery(req, q, result.count) }));
       },
       post: async (req, res) => {
         const who = requireAdmin(res);
