@@ -12,7 +12,7 @@ import { MACHINE_SUB_COLLECTIONS } from './machine-sub-collections.js';
 import { MACHINE_ACTIONS } from './machine-view.js';
 
 /** CIMI attribute types (DSP0263 "Data types"). */
-export type AttributeType = 'string' | 'integer' | 'boolean' | 'dateTime' | 'map' | 'ref' | 'array';
+export type AttributeType = 'string' | 'integer' | 'boolean' | 'dateTime' | 'map' | 'ref' | 'array' | 'structure';
 
 export interface ExtensionAttribute { name: string; type: AttributeType; required: boolean; /** shown to admins only */ adminOnly?: boolean }
 
@@ -45,6 +45,12 @@ export const EXTENSION_ATTRIBUTES: Readonly<Record<string, readonly ExtensionAtt
   Job: [a('targetGeneration', 'integer', true), a('expectedState', 'string', true)],
   Event: [a('resource', 'string', true)],
   EventLog: [a('retentionDays', 'integer', true)],
+  // Skybus's own types: every attribute beyond the common ones is Skybus's.
+  Quota: [a('tenant', 'string', true), a('limits', 'structure', true), a('usage', 'structure', true)],
+  AuditEvent: [
+    a('timestamp', 'dateTime', true), a('actor', 'string', true), a('tenant', 'string'), a('action', 'string', true), a('resource', 'string'),
+    a('outcome', 'string', true), a('status', 'integer', true), a('address', 'string'), a('requestId', 'string'),
+  ],
   ApiKey: [a('state', 'string', true), a('prefix', 'string', true), a('expires', 'dateTime'), a('revoked', 'dateTime'), a('secret', 'string')],
 };
 
