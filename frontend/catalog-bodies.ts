@@ -119,12 +119,12 @@ export const CATALOG_TYPES: Record<string, string> = {
   machineConfig: 'MachineConfiguration', machineImage: 'MachineImage', machineTemplate: 'MachineTemplate', credential: 'Credential',
 };
 
-/** The CIMI representation of a catalog item. */
-export function catalogView(item: CatalogItem, base: string, who: Principal): Record<string, unknown> {
+/** The CIMI representation of a catalog item; `namedByTemplate`: a template names it, so it cannot be deleted now. */
+export function catalogView(item: CatalogItem, base: string, who: Principal, namedByTemplate = false): Record<string, unknown> {
   const coll = CATALOG_COLLECTIONS[item.kind]!;
   const id = memberUrl(base, coll, item.id);
   const b = item.body;
-  const canDelete = isAdmin(who) && (item.tenant === null || item.tenant === who.tenant);
+  const canDelete = isAdmin(who) && (item.tenant === null || item.tenant === who.tenant) && !namedByTemplate;
   const view: Record<string, unknown> = {
     resourceURI: resourceUri(CATALOG_TYPES[item.kind]), id, name: item.name, description: b.description ?? '',
     created: new Date(item.created).toISOString(), updated: new Date(item.updated).toISOString(), properties: b.properties ?? {},

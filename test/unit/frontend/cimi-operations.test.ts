@@ -10,6 +10,7 @@ import type request from 'supertest';
 import { MACHINE_ACTIONS } from '../../../frontend/machine-view.js';
 import type { DesiredState, MachineState } from '../../../schema/types.js';
 import { as, harness, idOf, type Harness } from './harness.js';
+import { ed25519PublicKey } from '../../helpers/ssh-keys.js';
 
 const CIMI = 'http://schemas.dmtf.org/cimi/1';
 const ALL_ACTIONS = ['start', 'stop', 'restart', 'pause', 'suspend', 'capture', 'snapshot', 'restore', 'export', 'import'];
@@ -101,5 +102,30 @@ describe('CIMI operations: advertised exactly when accepted, in every state', fu
     assert.deepEqual(view.operations.map((o: { rel: string }) => o.rel.split('/').pop()), ['start', 'delete', 'edit']);
     await as(h.app, 'alice', 'post', `/api/machines/${id}`).set('Content-Type', 'application/json').send({ resourceURI: `${CIMI}/Action`, action: `${CIMI}/action/stop` }).expect(409);
     await as(h.app, 'alice', 'post', `/api/machines/${id}`).set('Content-Type', 'application/json').send({ resourceURI: `${CIMI}/Action`, action: `${CIMI}/action/start` }).expect(202);
+  });
+
+  it('catalog items and credentials advertise delete exactly when a DELETE would succeed (not while a template names them)', async () => {
+    const rels = async (p: string) => (await as(h.app, 'root', 'get', p).expect(200)).body.operations.map((o: { rel: string }) => o.rel);
+    // The harness's configuration and image are named by its template: delete would be a 409.
+    for (const p of [`/api/machineConfigs/${h.catalog.config}`, `/api/machineImages/${h.catalog.image}`]) {
+      assert.deepEqual(await rels(p), [], p);
+      await as(h.app, 'root', 'delete', p).expect(409);
+    }
+    const list = (await as(h.app, 'root', 'get', '/api/machineConfigs').expect(200)).body;
+    assert.deepEqual(list.machineConfigurations.find((c: { id: string }) => c.id.endsWith(h.catalog.config)).operations, []);
+    const spare = await as(h.app, 'root', 'post', '/api/machineConfigs').send({ name: 'spare', cpu: 1, memory: 1048576 }).expect(201);
+    assert.deepEqual(await rels(path(spare.body.id)), ['delete']);
+    await as(h.app, 'root', 'delete', path(spare.body.id)).expect(200);
+    // A credential a template names
+    const cred = await as(h.app, 'root', 'post', '/api/credentials').send({ name: 'k', credentialTemplate: { publicKey: ed25519PublicKey() } }).expect(201);
+    assert.deepEqual(await rels(path(cred.body.id)), ['delete']);
+    const tpl = await as(h.app, 'root', 'post', '/api/machineTemplates').send({ name: 't', machineConfig: { href: `/api/machineConfigs/${h.catalog.config}` }, machineImage: { href: `/api/machineImages/${h.catalog.image}` }, credential: { href: cred.body.id } }).expect(201);
+    assert.deepEqual(await rels(path(cred.body.id)), []);
+    assert.deepEqual((await as(h.app, 'root', 'get', '/api/credentials').expect(200)).body.credentials[0].operations, []);
+    await as(h.app, 'root', 'delete', path(cred.body.id)).expect(409);
+    assert.deepEqual(await rels(path(tpl.body.id)), ['delete']);
+    await as(h.app, 'root', 'delete', path(tpl.body.id)).expect(200);
+    assert.deepEqual(await rels(path(cred.body.id)), ['delete']);
+    await as(h.app, 'root', 'delete', path(cred.body.id)).expect(200);
   });
 });
