@@ -76,7 +76,7 @@ export function machineCommands<T>(y: Argv<T>): Argv<T> {
         resourceURI: 'http://schemas.dmtf.org/cimi/1/MachineCreate',
         name: a.name,
         machineTemplate: {
-          machineConfig: { href: await resolveRef(c, 'machineConfigs', 'machineConfigs', a.config) },
+          machineConfig: { href: await resolveRef(c, 'machineConfigs', 'machineConfigurations', a.config) },
           machineImage: { href: await resolveRef(c, 'machineImages', 'machineImages', a.image) },
           initialState: a.state,
           ...(userData ? { userData } : {}),

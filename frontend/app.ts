@@ -29,9 +29,11 @@ import { entryPointRoutes } from './routes/entry-point.js';
 import { eventLogRoutes } from './routes/event-logs.js';
 import { eventRoutes } from './routes/events.js';
 import { jobRoutes } from './routes/jobs.js';
+import { machineSubCollectionRoutes } from './routes/machine-sub-collections.js';
 import { machineRoutes } from './routes/machines.js';
 import { opsRoutes } from './routes/ops.js';
 import { quotaRoutes } from './routes/quotas.js';
+import { resourceMetadataRoutes } from './routes/resource-metadata.js';
 
 export interface FrontendDeps {
   store: BusStore;
@@ -79,6 +81,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
   });
   api.use(express.raw({ type: () => true, limit: deps.config.bodyLimitBytes }));
   api.use(eventLogRoutes(rd, API_PREFIX)); // before /machines/:id/:action (POST only, 405 for GET)
+  api.use(machineSubCollectionRoutes(rd, API_PREFIX)); // likewise
   api.use(machineRoutes(rd, API_PREFIX));
   api.use(catalogRoutes(rd, API_PREFIX));
   api.use(credentialRoutes(rd, API_PREFIX));
@@ -87,6 +90,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(apiKeyRoutes(rd, API_PREFIX));
   api.use(quotaRoutes(rd, API_PREFIX));
   api.use(auditRoutes(rd, API_PREFIX));
+  api.use(resourceMetadataRoutes(rd, API_PREFIX));
   api.use(notFoundHandler());
   app.use(API_PREFIX, api);
 

@@ -14,6 +14,8 @@ import { memberUrl, resourceUri, type CollectionName } from './cimi/uris.js';
 export const USER_DATA_MAX_BYTES = 64 * 1024;
 export const INITIAL_STATES = ['STARTED', 'STOPPED'] as const;
 export type InitialState = (typeof INITIAL_STATES)[number];
+/** What a machine starts as when neither the create nor its template says (DSP0263 capability DefaultInitialState). */
+export const DEFAULT_INITIAL_STATE: InitialState = 'STARTED';
 export const IMAGE_FORMATS = ['qcow2', 'raw', 'kernel'] as const;
 /** Disk formats the agent creates (qemu-img); a configuration may name no other. */
 export const DISK_FORMATS = ['qcow2', 'raw'] as const;
@@ -103,7 +105,7 @@ export function parseTemplateBody(body: Body, where = 'MachineTemplate'): { name
       description, properties,
       machineConfig: hrefId(cfg, 'machineConfigs', `${where}.machineConfig`),
       machineImage: hrefId(img, 'machineImages', `${where}.machineImage`),
-      initialState: optEnum(body, 'initialState', INITIAL_STATES, `${where}.initialState`) ?? 'STARTED',
+      initialState: optEnum(body, 'initialState', INITIAL_STATES, `${where}.initialState`) ?? DEFAULT_INITIAL_STATE,
       userData: optBase64(body, 'userData', USER_DATA_MAX_BYTES, `${where}.userData`) ?? null,
       credential: cred ? hrefId(cred, 'credentials', `${where}.credential`) : null,
     },
@@ -117,12 +119,12 @@ export const CATALOG_TYPES: Record<string, string> = {
   machineConfig: 'MachineConfiguration', machineImage: 'MachineImage', machineTemplate: 'MachineTemplate', credential: 'Credential',
 };
 
-/** The CIMI representation of a catalog item. */
-export function catalogView(item: CatalogItem, base: string, who: Principal): Record<string, unknown> {
+/** The CIMI representation of a catalog item; `namedByTemplate`: a template names it, so it cannot be deleted now. */
+export function catalogView(item: CatalogItem, base: string, who: Principal, namedByTemplate = false): Record<string, unknown> {
   const coll = CATALOG_COLLECTIONS[item.kind]!;
   const id = memberUrl(base, coll, item.id);
   const b = item.body;
-  const canDelete = isAdmin(who) && (item.tenant === null || item.tenant === who.tenant);
+  const canDelete = isAdmin(who) && (item.tenant === null || item.tenant === who.tenant) && !namedByTemplate;
   const view: Record<string, unknown> = {
     resourceURI: resourceUri(CATALOG_TYPES[item.kind]), id, name: item.name, description: b.description ?? '',
     created: new Date(item.created).toISOString(), updated: new Date(item.updated).toISOString(), properties: b.properties ?? {},

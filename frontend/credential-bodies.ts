@@ -33,13 +33,14 @@ export function parseCredentialCreate(body: Body, where = 'CredentialCreate'): {
   return { name, doc: { description, properties, publicKey: parseCredentialTemplate(tpl, `${where}.credentialTemplate`) } };
 }
 
-export function credentialView(item: CatalogItem, base: string, who: Principal): Record<string, unknown> {
+/** `namedByTemplate`: a MachineTemplate names it, so its DELETE is refused and not advertised. */
+export function credentialView(item: CatalogItem, base: string, who: Principal, namedByTemplate = false): Record<string, unknown> {
   const id = memberUrl(base, 'credentials', item.id);
   const b = item.body;
   return {
     resourceURI: resourceUri('Credential'), id, name: item.name, description: b.description ?? '',
     created: new Date(item.created).toISOString(), updated: new Date(item.updated).toISOString(), properties: b.properties ?? {},
     publicKey: b.publicKey,
-    operations: item.tenant === who.tenant ? [{ rel: 'delete', href: id }] : [],
+    operations: item.tenant === who.tenant && !namedByTemplate ? [{ rel: 'delete', href: id }] : [],
   };
 }

@@ -10,7 +10,7 @@ import type { MachineSpec } from '../schema/types.js';
 import { isAdmin, type Principal } from './auth/authenticator.js';
 import { hrefId, optBase64, optEnum, optObject, optStringMap, rejectUnknownFields, type Body } from './body-fields.js';
 import {
-  INITIAL_STATES, USER_DATA_MAX_BYTES, commonFields, parseConfigBody, parseImageBody,
+  DEFAULT_INITIAL_STATE, INITIAL_STATES, USER_DATA_MAX_BYTES, commonFields, parseConfigBody, parseImageBody,
   type ConfigDoc, type ImageDoc, type InitialState, type TemplateDoc,
 } from './catalog-bodies.js';
 import { findVisible } from './catalog-lookup.js';
@@ -161,5 +161,5 @@ export async function resolveMachineCreate(store: BusStore, who: Principal, body
   spec.userData = guestUserData(keys, ownUserData);
   checkKernelCmdline(spec, keys.length > 0 && ownUserData === null ? `${where}.credential` : `${where}.userData`);
   await checkFitsSomeHost(spec, `${where}.machineConfig`, bounds.fleet);
-  return { name, description, properties, spec, initialState: stateIn ?? base?.initialState ?? 'STARTED' };
+  return { name, description, properties, spec, initialState: stateIn ?? base?.initialState ?? DEFAULT_INITIAL_STATE };
 }

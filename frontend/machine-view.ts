@@ -5,6 +5,7 @@
 import type { DesiredState, Machine, MachineState } from '../schema/types.js';
 import { isAdmin, type Principal } from './auth/authenticator.js';
 import { actionUri, memberUrl, resourceUri } from './cimi/uris.js';
+import { subCollectionRefs } from './machine-sub-collections.js';
 
 export const MACHINE_ACTIONS = ['start', 'stop', 'restart', 'pause', 'suspend'] as const;
 export type MachineAction = (typeof MACHINE_ACTIONS)[number];
@@ -37,16 +38,17 @@ export function actionAllowed(m: Machine, action: MachineAction | 'delete'): boo
   return ACTION_RULES[action].from.includes(m.desiredState);
 }
 
-/** Operations advertised for a displayed state. */
-export function operationsFor(state: MachineState, m: Machine): (MachineAction | 'delete' | 'edit')[] {
-  switch (state) {
-    case 'STARTED': return ['stop', 'restart', 'pause', 'suspend', 'delete', 'edit'];
-    case 'STOPPED': return ['start', 'delete', 'edit'];
-    case 'PAUSED': case 'SUSPENDED': return ['start', 'stop', 'delete', 'edit'];
-    case 'DELETING': case 'DELETED': return [];
-    case 'ERROR': return [...MACHINE_ACTIONS.filter((a) => actionAllowed(m, a)), 'delete', 'edit'];
-    default: return ['delete', 'edit'];
-  }
+/**
+ * Operations advertised: exactly what the action route would accept now (ACTION_RULES on the desired
+ * state, the same check applyAction makes), so a client never follows an operation into a 409 and
+ * never lacks one that would work. `edit` is accepted until the machine is being deleted.
+ * (`state`, the displayed state, is kept for callers that advertise by it, e.g. capture.)
+ */
+export function operationsFor(_state: MachineState, m: Machine): (MachineAction | 'delete' | 'edit')[] {
+  const ops: (MachineAction | 'delete' | 'edit')[] = MACHINE_ACTIONS.filter((a) => actionAllowed(m, a));
+  if (actionAllowed(m, 'delete')) ops.push('delete');
+  if (m.desiredState !== 'DELETED') ops.push('edit');
+  return ops;
 }
 
 /** What a tenant is told about an unplaced machine: placement's summary (older rows: a generic line). */
@@ -74,7 +76,8 @@ export function machineView(m: Machine, base: string, who: Principal): Record<st
     cpu: m.spec.cpu,
     memory: m.spec.memoryKiB,
     cpuArch: m.spec.cpuArch,
-    disks: m.spec.disks.map((d) => ({ capacity: d.capacityKiB, format: d.format })),
+    // DSP0263 sub-collections, by reference (machine-sub-collections.ts; $expand inlines them).
+    ...subCollectionRefs(base, m.id),
     eventLog: { href: `${id}/eventLog` },
     // Skybus extensions
     desiredState: m.desiredState,

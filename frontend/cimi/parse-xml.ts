@@ -1,6 +1,7 @@
 /**
  * CIMI XML request bodies into the same plain objects as JSON bodies: the root element names the
- * type, <property key="k">v</property> becomes the properties map (likewise requirement),
+ * type (a resourceURI, as a child element or as the root's attribute, is optional and becomes
+ * body.resourceURI), <property key="k">v</property> becomes the properties map (likewise requirement),
  * <disk> elements become disks, href attributes become {href}, integer fields become numbers.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
@@ -165,7 +166,12 @@ export function parseCimiXml(text: string): { root: string; body: Record<string,
   }
   const roots = Object.keys(doc).filter((k) => !k.startsWith('?'));
   if (roots.length !== 1) throw new ValidationError('malformed XML: expected exactly one root element');
-  const content = convert(doc[roots[0]], roots[0]);
+  const rootNode = doc[roots[0]];
+  const content = convert(rootNode, roots[0]);
   const body = typeof content === 'object' && content !== null ? content as Record<string, unknown> : {};
+  // The type may also be given as the root's resourceURI attribute (as CIMI's Collection element
+  // carries it); a <resourceURI> child, if any, wins. readCimiBody checks that either names the type.
+  const attr = typeof rootNode === 'object' && rootNode !== null ? (rootNode as Record<string, unknown>)['@_resourceURI'] : undefined;
+  if (body.resourceURI === undefined && typeof attr === 'string') body.resourceURI = attr;
   return { root: roots[0], body };
 }

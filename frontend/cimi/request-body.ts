@@ -20,9 +20,18 @@ function isXmlType(t: string): boolean {
   return t === 'application/xml' || t === 'text/xml' || /^application\/[a-z0-9.+-]*\+xml$/.test(t);
 }
 
+/** resourceURI is optional; given, its last segment must name the type (any prefix: clients vary). */
+function checkResourceUri(body: Record<string, unknown>, type: string): void {
+  if (body.resourceURI === undefined) return;
+  if (typeof body.resourceURI !== 'string') throw new ValidationError('resourceURI must be a string');
+  const last = body.resourceURI.trim().slice(body.resourceURI.trim().lastIndexOf('/') + 1);
+  if (last !== type) throw new ValidationError(`resourceURI must be ${CIMI_BASE}${type}`);
+}
+
 /**
  * The body as an object of CIMI type `type` (e.g. 'MachineCreate'): JSON must be an object whose
- * resourceURI, if given, names that type; XML must have that root element.
+ * resourceURI, if given, names that type; XML must have that root element (and a resourceURI, given
+ * as a child element or a root attribute, must name it too).
  */
 export function readCimiBody(req: Request, type: string): Record<string, unknown> {
   const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -39,16 +48,13 @@ export function readCimiBody(req: Request, type: string): Record<string, unknown
     }
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ValidationError(`the body must be a JSON object (${type})`);
     const body = v as Record<string, unknown>;
-    if (body.resourceURI !== undefined) {
-      if (typeof body.resourceURI !== 'string') throw new ValidationError('resourceURI must be a string');
-      const last = body.resourceURI.slice(body.resourceURI.lastIndexOf('/') + 1);
-      if (last !== type) throw new ValidationError(`resourceURI must be ${CIMI_BASE}${type}`);
-    }
+    checkResourceUri(body, type);
     return body;
   }
   if (isXmlType(t)) {
     const { root, body } = parseCimiXml(text);
     if (root !== type) throw new ValidationError(`the XML root element must be <${type}>, got <${root}>`);
+    checkResourceUri(body, type);
     return body;
   }
   throw new UnsupportedMediaTypeError(`Content-Type ${t.slice(0, 100)} is not supported: use application/json or application/xml`);

@@ -7,24 +7,37 @@ export function resourceUri(type: string): string {
   return CIMI_BASE + type;
 }
 
+/** A Skybus extension type's resourceURI (types DSP0263 does not define: ApiKey, Quota, AuditEvent). */
+export function skybusUri(type: string): string {
+  return `${SKYBUS_NS}/${type}`;
+}
+
 export function actionUri(action: string): string {
   return `${CIMI_BASE}action/${action}`;
 }
 
-/** Collection segment under /api, the CIMI type of its members, and of the collection. */
+/**
+ * Collection segment under /api (the CloudEntryPoint's link name), the CIMI type of its members, of
+ * the collection, and the name of the collection's member array. DSP0263 names the member array
+ * after the member *type* (plural, lower camel case), not after the entry point's link: the
+ * MachineConfigurationCollection linked as `machineConfigs` holds `machineConfigurations`.
+ * Skybus-only collections follow the same rule in Skybus's namespace.
+ */
 export const COLLECTIONS = {
-  machines: { member: 'Machine', collection: 'MachineCollection' },
-  machineConfigs: { member: 'MachineConfiguration', collection: 'MachineConfigurationCollection' },
-  machineImages: { member: 'MachineImage', collection: 'MachineImageCollection' },
-  machineTemplates: { member: 'MachineTemplate', collection: 'MachineTemplateCollection' },
+  machines: { member: 'Machine', collection: 'MachineCollection', members: 'machines' },
+  machineConfigs: { member: 'MachineConfiguration', collection: 'MachineConfigurationCollection', members: 'machineConfigurations' },
+  machineImages: { member: 'MachineImage', collection: 'MachineImageCollection', members: 'machineImages' },
+  machineTemplates: { member: 'MachineTemplate', collection: 'MachineTemplateCollection', members: 'machineTemplates' },
   /** A tenant's own SSH public keys (docs/guest-data.md). */
-  credentials: { member: 'Credential', collection: 'CredentialCollection' },
-  jobs: { member: 'Job', collection: 'JobCollection' },
-  events: { member: 'Event', collection: 'EventCollection' },
+  credentials: { member: 'Credential', collection: 'CredentialCollection', members: 'credentials' },
+  jobs: { member: 'Job', collection: 'JobCollection', members: 'jobs' },
+  events: { member: 'Event', collection: 'EventCollection', members: 'events' },
+  /** DSP0263 ResourceMetadata: what Skybus serves per resource type (routes/resource-metadata.ts). */
+  resourceMetadata: { member: 'ResourceMetadata', collection: 'ResourceMetadataCollection', members: 'resourceMetadata' },
   /** Skybus extension: the caller's API keys (docs/identity.md). */
-  apiKeys: { member: 'ApiKey', collection: 'ApiKeyCollection' },
+  apiKeys: { member: 'ApiKey', collection: 'ApiKeyCollection', members: 'apiKeys' },
   /** Skybus extension, admins only: the audit trail (docs/identity.md). */
-  auditEvents: { member: 'AuditEvent', collection: 'AuditEventCollection' },
+  auditEvents: { member: 'AuditEvent', collection: 'AuditEventCollection', members: 'auditEvents' },
 } as const;
 export type CollectionName = keyof typeof COLLECTIONS;
 

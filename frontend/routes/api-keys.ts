@@ -18,7 +18,7 @@ import { optString, rejectUnknownFields, type Body } from '../body-fields.js';
 import { collectionBody, nextWindowQuery, parseCollectionQuery, runCollectionQuery } from '../cimi/collection-query.js';
 import { sendCimi } from '../cimi/negotiate.js';
 import { readCimiBody } from '../cimi/request-body.js';
-import { collectionUrl, memberUrl, resourceUri } from '../cimi/uris.js';
+import { collectionUrl, memberUrl, skybusUri } from '../cimi/uris.js';
 import { baseUrl } from '../request-context.js';
 import type { RouteDeps } from './deps.js';
 import { defineRoute } from './route-table.js';
@@ -39,7 +39,7 @@ export function apiKeyView(k: ApiKeyInfo, base: string, now: number): Record<str
   const href = memberUrl(base, 'apiKeys', k.keyId);
   const state = keyState(k, now);
   return {
-    resourceURI: resourceUri('ApiKey'),
+    resourceURI: skybusUri('ApiKey'), // not a DSP0263 type: Skybus's namespace
     id: href,
     name: k.name,
     description: k.description,
@@ -114,7 +114,9 @@ export function apiKeyRoutes(deps: RouteDeps, mountedAt: string): Router {
       const result = await runCollectionQuery(pages(), q, (k) => apiKeyView(k, base, now));
       const id = collectionUrl(base, 'apiKeys');
       const canAdd = authSourceOf(res)?.kind === 'local';
-      sendCimi(req, res, 200, collectionBody({ type: 'ApiKeyCollection', id, member: 'apiKeys', result, q, addHref: canAdd ? id : null, next: nextWindowQuery(req, q, result.count) }));
+      const body = collectionBody({ type: 'ApiKeyCollection', id, member: 'apiKeys', result, q, addHref: canAdd ? id : null, next: nextWindowQuery(req, q, result.count) });
+      body.resourceURI = skybusUri('ApiKeyCollection');
+      sendCimi(req, res, 200, body);
     },
     post: async (req, res) => {
       const who = localOwner(res);

@@ -10,7 +10,7 @@ import type { AuditEvent } from '../../schema/store/audit.js';
 import { requireAdmin } from '../auth/authenticator.js';
 import { collectionBody, nextWindowQuery, parseCollectionQuery, runCollectionQuery } from '../cimi/collection-query.js';
 import { sendCimi } from '../cimi/negotiate.js';
-import { collectionUrl, SKYBUS_NS } from '../cimi/uris.js';
+import { collectionUrl, skybusUri } from '../cimi/uris.js';
 import { baseUrl } from '../request-context.js';
 import type { RouteDeps } from './deps.js';
 import { defineRoute } from './route-table.js';
@@ -26,7 +26,7 @@ function time(v: unknown, name: string, def: number): number {
 
 export function auditView(e: AuditEvent): Record<string, unknown> {
   return {
-    resourceURI: `${SKYBUS_NS}/AuditEvent`, id: `urn:skybus:audit:${e.id}`, timestamp: new Date(e.ts).toISOString(),
+    resourceURI: skybusUri('AuditEvent'), id: `urn:skybus:audit:${e.id}`, timestamp: new Date(e.ts).toISOString(),
     actor: e.actor, tenant: e.tenant, action: e.action, resource: e.resource, outcome: e.outcome, status: e.status,
     address: e.address, requestId: e.requestId,
   };
@@ -48,7 +48,7 @@ export function auditRoutes(deps: RouteDeps, mountedAt: string): Router {
       const result = await runCollectionQuery(store.audit.between(since, until), q, auditView);
       const id = collectionUrl(base, 'auditEvents');
       const body = collectionBody({ type: 'AuditEventCollection', id, member: 'auditEvents', result, q, next: nextWindowQuery(req, q, result.count) });
-      body.resourceURI = `${SKYBUS_NS}/AuditEventCollection`;
+      body.resourceURI = skybusUri('AuditEventCollection');
       sendCimi(req, res, 200, body);
     },
   });

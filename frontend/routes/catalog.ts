@@ -10,11 +10,12 @@ import { isAdmin, principalOf, requireAdmin } from '../auth/authenticator.js';
 import type { Body } from '../body-fields.js';
 import { CATALOG_COLLECTIONS, CATALOG_TYPES, catalogView, parseConfigBody, parseImageBody, parseTemplateBody } from '../catalog-bodies.js';
 import { findVisible, visibleTo } from '../catalog-lookup.js';
+import { namedByTemplates } from '../template-references.js';
 import { findOwnCredential } from './credentials.js';
 import { collectionBody, nextWindowQuery, parseCollectionQuery, runCollectionQuery } from '../cimi/collection-query.js';
 import { sendCimi } from '../cimi/negotiate.js';
 import { readCimiBody } from '../cimi/request-body.js';
-import { collectionUrl, memberUrl } from '../cimi/uris.js';
+import { COLLECTIONS, collectionUrl, memberUrl } from '../cimi/uris.js';
 import { baseUrl } from '../request-context.js';
 import type { RouteDeps } from './deps.js';
 import { defineRoute } from './route-table.js';
@@ -41,9 +42,10 @@ export function catalogRoutes(deps: RouteDeps, mountedAt: string): Router {
         // The catalog is small (admin-written); store.catalog.list reads it in pages of 1000.
         const items = (await store.catalog.list(kind)).filter((i) => visibleTo(i, who));
         async function* pages() { yield items; }
-        const result = await runCollectionQuery(pages(), q, (i) => catalogView(i, base, who));
+        const named = await namedByTemplates(store, kind);
+        const result = await runCollectionQuery(pages(), q, (i) => catalogView(i, base, who, named.has(i.id)));
         const id = collectionUrl(base, coll);
-        sendCimi(req, res, 200, collectionBody({ type: `${type}Collection`, id, member: coll, result, q, addHref: isAdmin(who) ? id : null, next: nextWindowQuery(req, q, result.count) }));
+        sendCimi(req, res, 200, collectionBody({ type: `${type}Collection`, id, member: COLLECTIONS[coll].members, result, q, addHref: isAdmin(who) ? id : null, next: nextWindowQuery(req, q, result.count) }));
       },
       post: async (req, res) => {
         const who = requireAdmin(res);
@@ -66,7 +68,7 @@ export function catalogRoutes(deps: RouteDeps, mountedAt: string): Router {
         const who = principalOf(res);
         const item = await findVisible(store, kind, req.params.id as string, who);
         if (!item) throw new NotFoundError(`no ${type} ${req.params.id as string}`);
-        sendCimi(req, res, 200, catalogView(item, baseUrl(req, config), who));
+        sendCimi(req, res, 200, catalogView(item, baseUrl(req, config), who, (await namedByTemplates(store, kind)).has(item.id)));
       },
       delete: async (req, res) => {
         const who = requireAdmin(res);

@@ -18,6 +18,7 @@ import { sendCimi } from '../cimi/negotiate.js';
 import { readCimiBody } from '../cimi/request-body.js';
 import { collectionUrl, memberUrl } from '../cimi/uris.js';
 import { credentialView, parseCredentialCreate } from '../credential-bodies.js';
+import { namedByTemplates } from '../template-references.js';
 import { baseUrl } from '../request-context.js';
 import type { BusStore } from '../../schema/bus-store.js';
 import type { RouteDeps } from './deps.js';
@@ -42,7 +43,8 @@ export function credentialRoutes(deps: RouteDeps, mountedAt: string): Router {
       const q = parseCollectionQuery(req, config);
       const items = (await store.catalog.list('credential')).filter((i) => i.tenant === who.tenant);
       async function* pages() { yield items; }
-      const result = await runCollectionQuery(pages(), q, (i) => credentialView(i, base, who));
+      const named = await namedByTemplates(store, 'credential');
+      const result = await runCollectionQuery(pages(), q, (i) => credentialView(i, base, who, named.has(i.id)));
       const id = collectionUrl(base, 'credentials');
       sendCimi(req, res, 200, collectionBody({ type: 'CredentialCollection', id, member: 'credentials', result, q, addHref: id, next: nextWindowQuery(req, q, result.count) }));
     },
@@ -63,7 +65,7 @@ export function credentialRoutes(deps: RouteDeps, mountedAt: string): Router {
       const who = principalOf(res);
       const item = await findOwnCredential(store, req.params.id as string, who);
       if (!item) throw new NotFoundError(`no Credential ${req.params.id as string}`);
-      sendCimi(req, res, 200, credentialView(item, baseUrl(req, config), who));
+      sendCimi(req, res, 200, credentialView(item, baseUrl(req, config), who, (await namedByTemplates(store, 'credential')).has(item.id)));
     },
     delete: async (req, res) => {
       const who = principalOf(res);

@@ -1,6 +1,8 @@
 /**
  * GET /api/cloudEntryPoint: public (no credentials needed), so clients can discover every other URL.
- * Lists the collections Skybus serves; `events` is Skybus's day-keyed event collection.
+ * Lists the collections Skybus serves, and only those (an optional CIMI collection Skybus does not
+ * serve, e.g. systems, volumes, meters, is not linked and its URL is a 404; docs/cimi-conformance.md);
+ * `events` is Skybus's day-keyed event collection, `apiKeys` a Skybus extension.
  */
 import { Router } from 'express';
 import { sendCimi } from '../cimi/negotiate.js';
@@ -20,6 +22,7 @@ export function entryPointRoutes(deps: RouteDeps, mountedAt: string): Router {
         name: 'Skybus',
         description: 'Skybus IaaS cloud controller (CIMI 1.x subset)',
         baseURI: `${base}${API_PREFIX}/`,
+        resourceMetadata: { href: collectionUrl(base, 'resourceMetadata') },
         machines: { href: collectionUrl(base, 'machines') },
         machineTemplates: { href: collectionUrl(base, 'machineTemplates') },
         machineConfigs: { href: collectionUrl(base, 'machineConfigs') },

@@ -15,6 +15,7 @@ import type { Machine } from '../../schema/types.js';
 import { principalOf, type Principal } from '../auth/authenticator.js';
 import { collectionBody, nextWindowQuery, parseCollectionQuery, runCollectionQuery, storePages } from '../cimi/collection-query.js';
 import { sendCimi } from '../cimi/negotiate.js';
+import { expands } from '../cimi/sub-collection.js';
 import { memberUrl, resourceUri } from '../cimi/uris.js';
 import type { FrontendConfig } from '../config.js';
 import { loadMachine } from '../machine-mutations.js';
@@ -53,11 +54,6 @@ async function eventCollection(store: BusStore, config: FrontendConfig, req: Req
   return collectionBody({ type: 'EventCollection', id, member: 'events', result, q, next: nextWindowQuery(req, q, result.count) });
 }
 
-function expandsEvents(req: Request): boolean {
-  const v = (req.query as Record<string, unknown>).$expand;
-  return typeof v === 'string' && v.split(',').some((p) => p.trim() === 'events' || p.trim() === '*');
-}
-
 export function eventLogRoutes(deps: RouteDeps, mountedAt: string): Router {
   const { store, config } = deps;
   const r = Router();
@@ -72,7 +68,7 @@ export function eventLogRoutes(deps: RouteDeps, mountedAt: string): Router {
         resourceURI: resourceUri('EventLog'), id, name: `${m.name} events`, description: `events of machine ${m.name}`,
         created: new Date(m.created).toISOString(), updated: new Date(m.updated).toISOString(), properties: {},
         targetResource: { href: memberUrl(base, 'machines', m.id) },
-        events: expandsEvents(req) ? await eventCollection(store, config, req, m, who, base) : { href: `${id}/events` },
+        events: expands(req, 'events') ? await eventCollection(store, config, req, m, who, base) : { href: `${id}/events` },
         retentionDays: EVENT_RETENTION_DAYS, // Skybus extension: events older than this are gone
         operations: [],
       };

@@ -1,8 +1,8 @@
 /**
  * /api/machines: the tenant's machines.
- *   GET    /machines                 collection ($filter $first $last $orderby $select)
+ *   GET    /machines                 collection ($filter $first $last $orderby $select; $expand=disks,volumes,networkInterfaces or *)
  *   POST   /machines                 MachineCreate -> 202, Location, CIMI-Job-URI, Machine body
- *   GET    /machines/:id             Machine
+ *   GET    /machines/:id             Machine ($expand as above; sub-collections: routes/machine-sub-collections.ts)
  *   PUT    /machines/:id             edit name/description/properties -> 200, CIMI-Job-URI
  *   DELETE /machines/:id             -> 202, CIMI-Job-URI, Job body
  *   POST   /machines/:id             Action body -> 202, CIMI-Job-URI, Job body
@@ -20,6 +20,7 @@ import { jobView } from '../job-view.js';
 import { FleetBounds } from '../fleet-bounds.js';
 import { resolveMachineCreate } from '../machine-create.js';
 import { applyAction, createMachine, editMachine, loadMachine } from '../machine-mutations.js';
+import { expandMachineView } from '../machine-sub-collections.js';
 import { MACHINE_ACTIONS, machineView, type MachineAction } from '../machine-view.js';
 import { baseUrl } from '../request-context.js';
 import type { RouteDeps } from './deps.js';
@@ -66,7 +67,7 @@ export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
       const base = baseUrl(req, config);
       const q = parseCollectionQuery(req, config);
       const pages = storePages((pageState) => store.machines.listByTenant(who.tenant, { limit: STORE_PAGE, pageState }));
-      const result = await runCollectionQuery(pages, q, (m) => machineView(m, base, who));
+      const result = await runCollectionQuery(pages, q, (m) => expandMachineView(req, config, machineView(m, base, who), { store, machine: m, base, who }));
       const id = collectionUrl(base, 'machines');
       sendCimi(req, res, 200, collectionBody({ type: 'MachineCollection', id, member: 'machines', result, q, addHref: id, next: nextWindowQuery(req, q, result.count) }));
     },
@@ -91,7 +92,8 @@ export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
     get: async (req, res) => {
       const who = principalOf(res);
       const m = await loadMachine(store, req.params.id as string, who);
-      sendCimi(req, res, 200, machineView(m, baseUrl(req, config), who));
+      const base = baseUrl(req, config);
+      sendCimi(req, res, 200, await expandMachineView(req, config, machineView(m, base, who), { store, machine: m, base, who }));
     },
     put: async (req, res) => {
       const who = principalOf(res);

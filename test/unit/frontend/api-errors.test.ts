@@ -37,7 +37,7 @@ describe('frontend API: authentication, authorisation and bad input', function (
     const list = await as(h.app, 'alice', 'get', '/api/machineConfigs').expect(200);
     assert.equal(list.body.count, 1);
     assert.deepEqual(list.body.operations, []);
-    assert.equal(list.body.machineConfigs[0].cpu, 2);
+    assert.equal(list.body.machineConfigurations[0].cpu, 2);
     await as(h.app, 'bob', 'get', `/api/machineImages/${h.catalog.image}`).expect(200);
   });
 

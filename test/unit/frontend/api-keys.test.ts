@@ -47,7 +47,7 @@ describe('frontend API: API keys', function () {
     assert.match(token, KEY);
     assert.ok(token.startsWith(`sbk_${id}_`), 'the key id is in the token');
     assert.equal(res.headers.location, res.body.id);
-    assert.equal(res.body.resourceURI, 'http://schemas.dmtf.org/cimi/1/ApiKey');
+    assert.equal(res.body.resourceURI, 'urn:skybus:cimi-extensions:1/ApiKey');
     assert.equal(res.body.name, 'ci');
     assert.equal(res.body.state, 'ACTIVE');
     assert.equal(res.body.prefix, `sbk_${id}_`);
@@ -180,12 +180,12 @@ describe('frontend API: API keys', function () {
   it('XML both ways: ApiKeyCreate in, ApiKey and ApiKeyCollection out', async () => {
     const res = await as(h.app, 'bob', 'post', '/api/apiKeys').set('Content-Type', 'application/xml').set('Accept', 'application/xml')
       .send('<ApiKeyCreate xmlns="http://schemas.dmtf.org/cimi/1"><name>xml-key</name><expiresInDays>7</expiresInDays></ApiKeyCreate>').expect(201);
-    assert.match(res.text, /<ApiKey xmlns="http:\/\/schemas.dmtf.org\/cimi\/1">/);
+    assert.match(res.text, /<ApiKey xmlns="urn:skybus:cimi-extensions:1">/);
     const token = /<secret>(sbk_[^<]+)<\/secret>/.exec(res.text)?.[1];
     assert.ok(token && KEY.test(token));
     await bearer(h.app, token).expect(200);
     const list = await as(h.app, 'bob', 'get', '/api/apiKeys').set('Accept', 'application/xml').expect(200);
-    assert.match(list.text, /<ApiKeyCollection[^>]*>[\s\S]*<ApiKey>[\s\S]*<name>xml-key<\/name>/);
+    assert.match(list.text, /<Collection resourceURI="urn:skybus:cimi-extensions:1\/ApiKeyCollection"[^>]*>[\s\S]*<ApiKey>[\s\S]*<name>xml-key<\/name>/);
   });
 
   it('a key cannot create keys (403) but may list and revoke them, itself included', async () => {

@@ -57,6 +57,6 @@ describe('frontend API: the audit trail', function () {
     await as(h.app, 'root', 'get', '/api/auditEvents').query({ since: 'yesterday' }).expect(400);
     await as(h.app, 'root', 'get', '/api/auditEvents').query({ since: '2026-01-01T00:00:00Z', until: '2026-06-01T00:00:00Z' }).expect(400);
     const xml = await as(h.app, 'root', 'get', '/api/auditEvents').set('Accept', 'application/xml').expect(200);
-    assert.match(xml.text, /<AuditEventCollection/);
+    assert.match(xml.text, /<Collection resourceURI="urn:skybus:cimi-extensions:1\/AuditEventCollection"/);
   });
 });

@@ -42,7 +42,7 @@ async function bounded(label: string, send: () => request.Test, ok: (status: num
   assert.ok(ok(res!.status), `${label}: unexpected status ${res!.status} ${res!.text.slice(0, 200)}`);
   if (res!.status >= 400) {
     const cimiError = /xml/.test(res!.headers['content-type'] ?? '')
-      ? res!.text.includes(`<resourceURI>${CIMI}/Error</resourceURI>`)
+      ? res!.text.includes(`<Error xmlns="${CIMI}">`)
       : res!.body.resourceURI === `${CIMI}/Error` && res!.body.status === res!.status;
     assert.ok(cimiError, `${label}: not a CIMI error: ${res!.text.slice(0, 200)}`);
   }

@@ -167,7 +167,7 @@ async function check(label: string, send: () => request.Test): Promise<void> {
   if (isXml) assert.equal(XMLValidator.validate(r.text), true, `${label}: response is not well-formed XML`);
   if (r.status >= 400) {
     if (isXml) {
-      assert.ok(r.text.includes(`<resourceURI>${CIMI}/Error</resourceURI>`) && r.text.includes(`<status>${r.status}</status>`), `${label}: not a CIMI error: ${r.text.slice(0, 300)}`);
+      assert.ok(r.text.includes(`<Error xmlns="${CIMI}">`) && r.text.includes(`<status>${r.status}</status>`), `${label}: not a CIMI error: ${r.text.slice(0, 300)}`);
     } else {
       assert.equal(r.body.resourceURI, `${CIMI}/Error`, `${label}: not a CIMI error: ${r.text.slice(0, 300)}`);
       assert.equal(r.body.status, r.status, label);

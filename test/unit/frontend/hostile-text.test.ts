@@ -22,7 +22,7 @@ function assertCimiError(res: request.Response, status: number, label = ''): voi
   assert.equal(res.status, status, `${label}: ${res.status} ${res.text.slice(0, 300)}`);
   if (/xml/.test(res.headers['content-type'] ?? '')) {
     assert.equal(XMLValidator.validate(res.text), true, `${label}: error body is not well-formed XML`);
-    assert.match(res.text, new RegExp(`<resourceURI>${CIMI}/Error</resourceURI>`));
+    assert.match(res.text, new RegExp(`<Error xmlns="${CIMI}">`));
     assert.match(res.text, new RegExp(`<status>${status}</status>`));
   } else {
     assert.equal(res.body.resourceURI, `${CIMI}/Error`, label);

@@ -17,7 +17,7 @@ const CIMI = 'http://schemas.dmtf.org/cimi/1';
 
 /** A concrete path for a template, and a body that is valid for it, so only the role decides. */
 function concrete(template: string, ids: Record<string, string>): string {
-  return template.replace(':id', ids.id ?? MISSING).replace(':action', 'stop').replace(':tenant', ids.tenant ?? 'acme');
+  return template.replace(':id', ids.id ?? MISSING).replace(':memberId', '0').replace(':action', 'stop').replace(':tenant', ids.tenant ?? 'acme');
 }
 
 function send(h: Harness, method: Method, path: string, user: string | null): request.Test {
@@ -74,6 +74,8 @@ describe('frontend: the route table', function () {
       '/api/machines/:id/eventLog': idOf(created.headers.location),
       '/api/machines/:id/eventLog/events': idOf(created.headers.location),
     };
+    // The machine's sub-collections and their members (frontend/machine-sub-collections.ts).
+    for (const t of Object.keys(ROUTE_ROLES)) if (/^\/api\/machines\/:id\/(disks|volumes|networkInterfaces)/.test(t)) ids[t] = idOf(created.headers.location);
     // Catalog items may belong to one tenant (a tenant's own images): those are tenant-owned too.
     const cfg = await h.store.catalog.create('machineConfig', 'acme-only', 'acme', { description: '', properties: {}, cpu: 1, memory: 1048576, cpuArch: 'x86_64', disks: [] });
     const img = await h.store.catalog.create('machineImage', 'acme-only', 'acme', { description: '', properties: {}, imageLocation: '/a.qcow2', format: 'qcow2', initrd: null, kernelCmdline: null, cpuArch: 'x86_64' });
@@ -83,7 +85,8 @@ describe('frontend: the route table', function () {
     ids['/api/apiKeys/:id'] = idOf(key.headers.location);
     const cred = await as(h.app, 'alice', 'post', '/api/credentials').send({ name: 'alice-secret-cred', credentialTemplate: { publicKey: ed25519PublicKey() } }).expect(201);
     ids['/api/credentials/:id'] = idOf(cred.headers.location);
-    const byTenant = entries.filter((e) => e.template.includes(':id') && e.role === 'user');
+    // ResourceMetadata is the same for every tenant: its ids are type names, not tenant-owned.
+    const byTenant = entries.filter((e) => e.template.includes(':id') && e.role === 'user' && !e.template.startsWith('/api/resourceMetadata/'));
     assert.ok(byTenant.length >= 7);
     for (const { template, method } of byTenant) {
       const real = ids[template];

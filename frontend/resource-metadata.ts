@@ -1,0 +1,102 @@
+/**
+ * DSP0263 ResourceMetadata: per resource type Skybus serves, its typeUri, the extension attributes
+ * Skybus adds (name, namespace, type, required), the capabilities it can truthfully state, and the
+ * actions that exist for the type. Built from the code's own tables (COLLECTIONS, the machine
+ * sub-collections, MACHINE_ACTIONS, INITIAL_STATES); the extension attribute lists are checked
+ * against the representations by test/unit/frontend/cimi-conformance.test.ts, so they cannot drift.
+ */
+import { isAdmin, type Principal } from './auth/authenticator.js';
+import { DEFAULT_INITIAL_STATE, INITIAL_STATES } from './catalog-bodies.js';
+import { actionUri, API_PREFIX, CIMI_BASE, COLLECTIONS, resourceUri, SKYBUS_NS, skybusUri } from './cimi/uris.js';
+import { MACHINE_SUB_COLLECTIONS } from './machine-sub-collections.js';
+import { MACHINE_ACTIONS } from './machine-view.js';
+
+/** CIMI attribute types (DSP0263 "Data types"). */
+export type AttributeType = 'string' | 'integer' | 'boolean' | 'dateTime' | 'map' | 'ref' | 'array' | 'structure';
+
+export interface ExtensionAttribute { name: string; type: AttributeType; required: boolean; /** shown to admins only */ adminOnly?: boolean }
+
+interface TypeEntry {
+  type: string;
+  /** Skybus-defined types live in Skybus's namespace (their typeUri too). */
+  skybus?: boolean;
+  attributes: readonly ExtensionAttribute[];
+  capabilities?: readonly { name: string; value: string }[];
+  /** action names (their URIs are actionUri(name)), POSTed to the resource's operation href */
+  actions?: readonly string[];
+}
+
+const a = (name: string, type: AttributeType, required = false, adminOnly = false): ExtensionAttribute => ({ name, type, required, ...(adminOnly ? { adminOnly } : {}) });
+
+/** The attributes Skybus adds to each CIMI type's representation, beyond what DSP0263 defines. */
+export const EXTENSION_ATTRIBUTES: Readonly<Record<string, readonly ExtensionAttribute[]>> = {
+  Machine: [
+    a('desiredState', 'string', true), a('generation', 'integer', true), a('observedGeneration', 'integer', true),
+    a('requirements', 'map', true), a('imageLocation', 'string'), a('error', 'string'), a('placementReason', 'string'),
+    a('statusMessage', 'string'), a('hostId', 'string', false, true),
+  ],
+  MachineDisk: [a('format', 'string', true)],
+  MachineVolume: [],
+  MachineNetworkInterface: [],
+  MachineConfiguration: [],
+  MachineImage: [a('format', 'string', true), a('cpuArch', 'string', true), a('initrd', 'string'), a('kernelCmdline', 'string')],
+  MachineTemplate: [],
+  Credential: [a('publicKey', 'string', true)],
+  Job: [a('targetGeneration', 'integer', true), a('expectedState', 'string', true)],
+  Event: [a('resource', 'string', true)],
+  EventLog: [a('retentionDays', 'integer', true)],
+  // Skybus's own types: every attribute beyond the common ones is Skybus's.
+  Quota: [a('tenant', 'string', true), a('limits', 'structure', true), a('usage', 'structure', true)],
+  AuditEvent: [
+    a('timestamp', 'dateTime', true), a('actor', 'string', true), a('tenant', 'string'), a('action', 'string', true), a('resource', 'string'),
+    a('outcome', 'string', true), a('status', 'integer', true), a('address', 'string'), a('requestId', 'string'),
+  ],
+  ApiKey: [a('state', 'string', true), a('prefix', 'string', true), a('expires', 'dateTime'), a('revoked', 'dateTime'), a('secret', 'string')],
+};
+
+function capability(type: string, name: string, value: string): { name: string; uri: string; value: string } {
+  return { name, uri: `${CIMI_BASE}capability/${type}/${name}`, value };
+}
+
+const SKYBUS_TYPES = new Set(['ApiKey', 'AuditEvent', 'Quota']);
+
+/** Every type Skybus serves: the members of its collections, the machine sub-collections' members, EventLog, Quota. */
+function servedTypes(): TypeEntry[] {
+  const names = [
+    ...Object.values(COLLECTIONS).map((c) => c.member as string).filter((t) => t !== 'ResourceMetadata'),
+    ...MACHINE_SUB_COLLECTIONS.map((s) => s.memberType),
+    'EventLog', 'Quota',
+  ];
+  return names.map((type) => ({
+    type,
+    skybus: SKYBUS_TYPES.has(type),
+    attributes: EXTENSION_ATTRIBUTES[type] ?? [],
+    ...(type === 'Machine' ? {
+      capabilities: [capability('Machine', 'DefaultInitialState', DEFAULT_INITIAL_STATE), capability('Machine', 'InitialStates', INITIAL_STATES.join(','))],
+      actions: MACHINE_ACTIONS,
+    } : {}),
+    ...(type === 'Job' ? { actions: ['stop'] } : {}),
+  }));
+}
+
+export function resourceMetadataUrl(base: string, type: string): string {
+  return `${base}${API_PREFIX}/resourceMetadata/${type}`;
+}
+
+function view(e: TypeEntry, base: string, who: Principal): Record<string, unknown> {
+  return {
+    resourceURI: resourceUri('ResourceMetadata'),
+    id: resourceMetadataUrl(base, e.type),
+    name: e.type,
+    description: `what Skybus serves of ${e.type}`,
+    typeUri: e.skybus ? skybusUri(e.type) : resourceUri(e.type),
+    attributes: e.attributes.filter((x) => !x.adminOnly || isAdmin(who)).map((x) => ({ name: x.name, namespace: SKYBUS_NS, type: x.type, required: x.required })),
+    capabilities: e.capabilities ?? [],
+    actions: (e.actions ?? []).map((name) => ({ name, uri: actionUri(name), method: 'POST', inputMessage: 'application/json', outputMessage: 'application/json' })),
+    operations: [],
+  };
+}
+
+export function resourceMetadataViews(base: string, who: Principal): Record<string, unknown>[] {
+  return servedTypes().map((e) => view(e, base, who));
+}
