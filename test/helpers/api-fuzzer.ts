@@ -218,7 +218,7 @@ export async function runApiFuzz(h: Harness, ids: Fixture, opts: { seed: number;
       if (changed.length > 0) report.rejectedThatChangedState.push(`${res.status} ${c.label}: changed ${changed.join(', ')}`);
       if (c.method !== 'head') {
         const isXml = /xml/.test(res.headers['content-type'] ?? '');
-        const ok = isXml ? res.text.includes(`${CIMI}/Error`) && res.text.includes(`<status>${res.status}</status>`) : res.body?.resourceURI === `${CIMI}/Error` && res.body?.status === res.status;
+        const ok = isXml ? /<Error[\s>]/.test(res.text) && res.text.includes(`xmlns="${CIMI}"`) && res.text.includes(`<status>${res.status}</status>`) : res.body?.resourceURI === `${CIMI}/Error` && res.body?.status === res.status;
         if (!ok) report.notCimiErrors.push(`${res.status} ${c.label} -> ${res.text.slice(0, 200)}`);
       }
     }

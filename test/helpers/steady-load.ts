@@ -12,7 +12,8 @@ type Call = (method: string, url: string, body?: unknown) => Promise<{ status: n
 const ACTION = 'http://schemas.dmtf.org/cimi/1/Action';
 const STOP = 'http://schemas.dmtf.org/cimi/1/action/stop';
 
-interface Tracked { url: string; stopped: boolean; deleted: boolean }
+/** What was acknowledged, and what was answered 503 (which may or may not have happened: the client retries). */
+interface Tracked { url: string; stopped: boolean; deleted: boolean; stopUncertain: boolean; deleteUncertain: boolean }
 
 export interface LoadFigures { requests: number; ok: number; unavailable: number; other: number; otherSamples: string[]; noRetryAfter: number }
 
@@ -39,7 +40,7 @@ export class SteadyLoad {
     while (this.running) {
       const r = await this.call('POST', '/api/machines', { name: `${this.prefix}${w}-${n++}`, machineTemplate: { href: this.template } });
       if (this.count(r.status, r.headers.get('retry-after'), 'create')) {
-        const t: Tracked = { url: r.headers.get('location')!, stopped: false, deleted: false };
+        const t: Tracked = { url: r.headers.get('location')!, stopped: false, deleted: false, stopUncertain: false, deleteUncertain: false };
         mine.push(t);
         this.machines.push(t);
       }
@@ -48,11 +49,13 @@ export class SteadyLoad {
         const s = await this.call('POST', `${toStop.url}/stop`, { resourceURI: ACTION, action: STOP });
         // 409: the machine is still starting or already stopping; not a failure of the bus.
         if (s.status === 409) { this.figures.requests++; this.figures.ok++; } else if (this.count(s.status, s.headers.get('retry-after'), 'stop')) toStop.stopped = true;
+        else if (s.status === 503) toStop.stopUncertain = true;
       }
       const toDelete = mine[mine.length - 4];
       if (toDelete && !toDelete.deleted) {
         const d = await this.call('DELETE', toDelete.url);
         if (d.status === 409) { this.figures.requests++; this.figures.ok++; } else if (this.count(d.status, d.headers.get('retry-after'), 'delete')) toDelete.deleted = true;
+        else if (d.status === 503) toDelete.deleteUncertain = true;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -68,7 +71,10 @@ export class SteadyLoad {
     await Promise.all(this.workers);
   }
 
-  /** Waits until every acknowledged change shows; returns the number lost (never shown in time). */
+  /** Changes answered 503 that happened anyway (a retrying client would find them done). */
+  uncertainApplied = 0;
+
+  /** Waits until every acknowledged change shows; returns the ones lost (never shown in time). */
   async verify(timeoutMs = 180_000): Promise<{ lost: string[] }> {
     const lost: string[] = [];
     const deadline = Date.now() + timeoutMs;
@@ -77,9 +83,13 @@ export class SteadyLoad {
         await until(`${t.url} to converge`, Math.max(1000, deadline - Date.now()), async () => {
           const r = await this.call('GET', t.url);
           if (t.deleted) return r.status === 404;
+          if (r.status === 404) return t.deleteUncertain;
           if (r.status !== 200) return false;
-          return r.body.state === (t.stopped ? 'STOPPED' : 'STARTED');
+          if (r.body.state === (t.stopped ? 'STOPPED' : 'STARTED')) return true;
+          return t.stopUncertain && r.body.state === 'STOPPED';
         }, 500);
+        const now = await this.call('GET', t.url);
+        if ((!t.deleted && t.deleteUncertain && now.status === 404) || (!t.stopped && t.stopUncertain && now.body.state === 'STOPPED')) this.uncertainApplied++;
       } catch {
         const r = await this.call('GET', t.url);
         lost.push(`${t.url} (stopped=${t.stopped} deleted=${t.deleted}): now ${r.status} ${String(r.body.state ?? '')}`);
