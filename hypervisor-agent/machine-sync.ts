@@ -229,7 +229,7 @@ export class MachineSync {
       state: 'DELETED', observedGeneration: m.generation, observedRestartSeq: m.restartSeq, converged: true, error: null,
       hostId: config.hostId, updatedAt: this.d.now(),
     });
-    await store.machines.purge({ id: m.machineId, tenant: m.tenant, hostId: config.hostId });
+    await store.machines.purge({ id: m.machineId, tenant: m.tenant, hostId: config.hostId, spec: m.spec });
     this.local.delete(m.machineId);
     this.written.delete(m.machineId);
     this.d.onPurged(m.machineId);

@@ -10,6 +10,7 @@ import { AuditStore } from './store/audit.js';
 import { JobStore } from './store/jobs.js';
 import { LoginAttemptStore } from './store/login-attempts.js';
 import { MachineStore } from './store/machines.js';
+import { NetworkStore } from './store/networks.js';
 import { QuotaStore } from './store/quotas.js';
 import { ServiceStore } from './store/services.js';
 import { TelemetryStore } from './store/telemetry.js';
@@ -26,6 +27,7 @@ export class BusStore {
   readonly quotas: QuotaStore;
   readonly loginAttempts: LoginAttemptStore;
   readonly audit: AuditStore;
+  readonly networks: NetworkStore;
 
   constructor(readonly driver: TableDriver) {
     this.machines = new MachineStore(driver);
@@ -38,6 +40,7 @@ export class BusStore {
     this.loginAttempts = new LoginAttemptStore(driver);
     this.audit = new AuditStore(driver);
     this.quotas = new QuotaStore(driver);
+    this.networks = new NetworkStore(driver);
   }
 
   get kind(): 'embedded' | 'cassandra' { return this.driver.kind; }

@@ -13,6 +13,7 @@ import type { MachineSpec } from '../../schema/types.js';
 import type { StoreFixture } from '../helpers/stores.js';
 import { eventsByResourceContract } from './events-by-resource-contract.js';
 import { loginAttemptsContract } from './login-attempts-contract.js';
+import { networksContract } from './networks-contract.js';
 import { quotaContract } from './quota-contract.js';
 
 const spec: MachineSpec = { cpu: 1, memoryKiB: 65536, cpuArch: 'x86_64', image: null, disks: [], userData: null, requirements: {} };
@@ -439,4 +440,5 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
   describe('quotas', () => quotaContract(() => fx));
   describe('login attempts', () => loginAttemptsContract(() => fx));
   describe('events by resource', () => eventsByResourceContract(() => fx));
+  describe('networks', () => networksContract(() => fx));
 }
