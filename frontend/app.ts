@@ -25,7 +25,9 @@ import { entryPointRoutes } from './routes/entry-point.js';
 import { eventLogRoutes } from './routes/event-logs.js';
 import { eventRoutes } from './routes/events.js';
 import { jobRoutes } from './routes/jobs.js';
+import { machineNetworkInterfaceRoutes } from './routes/machine-network-interfaces.js';
 import { machineRoutes } from './routes/machines.js';
+import { networkRoutes } from './routes/networks.js';
 import { opsRoutes } from './routes/ops.js';
 import { quotaRoutes } from './routes/quotas.js';
 
@@ -61,9 +63,11 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(deps.auth.middleware());
   api.use(express.raw({ type: () => true, limit: deps.config.bodyLimitBytes }));
   api.use(eventLogRoutes(rd, API_PREFIX)); // before /machines/:id/:action (POST only, 405 for GET)
+  api.use(machineNetworkInterfaceRoutes(rd, API_PREFIX)); // likewise
   api.use(machineRoutes(rd, API_PREFIX));
   api.use(catalogRoutes(rd, API_PREFIX));
   api.use(credentialRoutes(rd, API_PREFIX));
+  api.use(networkRoutes(rd, API_PREFIX));
   api.use(jobRoutes(rd, API_PREFIX));
   api.use(eventRoutes(rd, API_PREFIX));
   api.use(apiKeyRoutes(rd, API_PREFIX));

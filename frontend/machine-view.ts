@@ -76,6 +76,7 @@ export function machineView(m: Machine, base: string, who: Principal): Record<st
     cpuArch: m.spec.cpuArch,
     disks: m.spec.disks.map((d) => ({ capacity: d.capacityKiB, format: d.format })),
     eventLog: { href: `${id}/eventLog` },
+    networkInterfaces: { href: `${id}/networkInterfaces` }, // networks branch: routes/machine-network-interfaces.ts
     // Skybus extensions
     desiredState: m.desiredState,
     generation: m.generation,

@@ -17,8 +17,9 @@ const SINGULAR: Record<string, string> = {
   machineTemplates: 'MachineTemplate', events: 'Event', operations: 'operation', disks: 'disk',
   affectedResources: 'affectedResource', capabilities: 'capability',
   apiKeys: 'ApiKey',
+  networks: 'Network', machineNetworkInterfaces: 'MachineNetworkInterface', hostGroups: 'hostGroup', addresses: 'address',
 };
-const KEYED_MAPS: Record<string, string> = { properties: 'property', requirements: 'requirement' };
+const KEYED_MAPS: Record<string, string> = { properties: 'property', requirements: 'requirement', hostLabels: 'hostLabel' };
 
 type XmlNode = Record<string, unknown>;
 

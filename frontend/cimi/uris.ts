@@ -19,6 +19,8 @@ export const COLLECTIONS = {
   machineTemplates: { member: 'MachineTemplate', collection: 'MachineTemplateCollection' },
   /** A tenant's own SSH public keys (docs/guest-data.md). */
   credentials: { member: 'Credential', collection: 'CredentialCollection' },
+  /** Operator-defined networks (docs/networks.md). */
+  networks: { member: 'Network', collection: 'NetworkCollection' },
   jobs: { member: 'Job', collection: 'JobCollection' },
   events: { member: 'Event', collection: 'EventCollection' },
   /** Skybus extension: the caller's API keys (docs/identity.md). */

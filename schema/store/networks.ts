@@ -93,8 +93,7 @@ export class NetworkStore {
     const n = await this.get(networkId, { serial: true });
     if (!n || n.state !== 'STARTED') {
       await this.detach(networkId, machineId);
-      if (!n) throw new NotFoundError(`no Network ${networkId}`);
-      throw new ConflictError(`Network ${networkId} is being deleted`);
+      throw new ConflictError(n ? `Network ${networkId} is being deleted` : `Network ${networkId} no longer exists`);
     }
     return n;
   }

@@ -60,7 +60,7 @@ export function networksContract(fixture: () => StoreFixture): void {
     const gone = await fx.store.networks.create({ name: 'n-gone', hostGroups: groups });
     assert.deepEqual(await fx.store.networks.remove(gone.id), []);
     const id1 = newId();
-    await assert.rejects(fx.store.machines.create({ id: id1, tenant: 'tn', name: 'vm', spec: specOn(gone), desiredState: 'STARTED' }), NotFoundError);
+    await assert.rejects(fx.store.machines.create({ id: id1, tenant: 'tn', name: 'vm', spec: specOn(gone), desiredState: 'STARTED' }), ConflictError);
     assert.equal(await fx.store.machines.get(id1), null);
     assert.equal((await fx.raw('machines_by_network', 'network_id = ?', [gone.id])).length, 0);
 
