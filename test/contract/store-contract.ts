@@ -60,7 +60,7 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
       const drivers = await Promise.all(Array.from({ length: 4 }, () => openDriver(cfg)));
       try {
         const reports = await Promise.all(drivers.map((d) => migrate(d)));
-        const applied = reports.flatMap((r) => r.applied).sort();
+        const applied = reports.flatMap((r) => r.applied).sort((a, b) => a - b); // numerically: 10 after 9
         assert.deepEqual(applied, loadMigrations().map((m) => m.version));
         const page = await drivers[0].scan('schema_migrations', { limit: 100 });
         assert.equal(page.rows.length, loadMigrations().length);
