@@ -15,16 +15,23 @@ import { collectionBody, nextWindowQuery, parseCollectionQuery, runCollectionQue
 import { sendCimi } from '../cimi/negotiate.js';
 import { readCimiBody } from '../cimi/request-body.js';
 import { collectionUrl, memberUrl } from '../cimi/uris.js';
-import { networkView, networkVisibleTo, parseNetworkCreate } from '../network-bodies.js';
+import { networkReadableBy, networkView, networkVisibleTo, parseNetworkCreate } from '../network-bodies.js';
 import { baseUrl } from '../request-context.js';
 import type { RouteDeps } from './deps.js';
 import { defineRoute } from './route-table.js';
 
-/** The network if the caller may see it, else null (unknown, malformed id, another tenant's). */
+/** The network if the caller may use it, else null (unknown, malformed id, another tenant's). */
 export async function findVisibleNetwork(store: BusStore, id: string, who: Principal): Promise<Network | null> {
   if (!isId(id)) return null;
   const n = await store.networks.get(id);
   return n && networkVisibleTo(n, who) ? n : null;
+}
+
+/** The network if the caller may read it (admins: any), else null. */
+async function findReadableNetwork(store: BusStore, id: string, who: Principal): Promise<Network | null> {
+  if (!isId(id)) return null;
+  const n = await store.networks.get(id);
+  return n && networkReadableBy(n, who) ? n : null;
 }
 
 export function networkRoutes(deps: RouteDeps, mountedAt: string): Router {
@@ -36,7 +43,7 @@ export function networkRoutes(deps: RouteDeps, mountedAt: string): Router {
       const base = baseUrl(req, config);
       const q = parseCollectionQuery(req, config);
       // An operator's short list (store.networks.list scans it in pages of 1000), oldest first.
-      const items = (await store.networks.list()).filter((n) => networkVisibleTo(n, who)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const items = (await store.networks.list()).filter((n) => networkReadableBy(n, who)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       async function* pages() { yield items; }
       const result = await runCollectionQuery(pages(), q, (n) => networkView(n, base, who));
       const id = collectionUrl(base, 'networks');
@@ -53,13 +60,13 @@ export function networkRoutes(deps: RouteDeps, mountedAt: string): Router {
   defineRoute(r, mountedAt, '/networks/:id', {
     get: async (req, res) => {
       const who = principalOf(res);
-      const n = await findVisibleNetwork(store, req.params.id as string, who);
+      const n = await findReadableNetwork(store, req.params.id as string, who);
       if (!n) throw new NotFoundError(`no Network ${req.params.id as string}`);
       sendCimi(req, res, 200, networkView(n, baseUrl(req, config), who));
     },
     delete: async (req, res) => {
       const who = requireAdmin(res);
-      const n = await findVisibleNetwork(store, req.params.id as string, who);
+      const n = await findReadableNetwork(store, req.params.id as string, who);
       if (!n) throw new NotFoundError(`no Network ${req.params.id as string}`);
       const users = await store.networks.remove(n.id);
       if (users.length > 0) {

@@ -152,6 +152,23 @@ describe('Networks API', function () {
     await as(h.app, 'alice', 'get', `/api/networks/${pub}`).expect(404);
   });
 
+  it('a network for one tenant (Skybus extension `tenant`): only that tenant sees and uses it', async () => {
+    const c = await createNet('root', 'globex-lan', { tenant: 'globex' }).expect(201);
+    assert.equal(c.body.tenant, 'globex');
+    const id = idOf(c.headers.location);
+    assert.equal((await as(h.app, 'alice', 'get', '/api/networks').expect(200)).body.count, 0);
+    await as(h.app, 'alice', 'get', `/api/networks/${id}`).expect(404);
+    const mine = await as(h.app, 'bob', 'get', `/api/networks/${id}`).expect(200);
+    assert.equal(mine.body.tenant, undefined); // who else could see it is the operator's business
+    await createMachine('alice', [{ network: { href: `/api/networks/${id}` } }]).expect(400);
+    await createMachine('bob', [{ network: { href: `/api/networks/${id}` } }]).expect(202);
+    await createNet('root', 'x', { tenant: '' }).expect(400);
+    // Operators see (and may delete) every network; they may not put their own machines on a tenant's.
+    const all = await as(h.app, 'root', 'get', '/api/networks').query({ $filter: "tenant='globex'" }).expect(200);
+    assert.equal(all.body.count, 1);
+    await createMachine('root', [{ network: { href: `/api/networks/${id}` } }]).expect(400);
+  });
+
   it('a machine without interfaces has an empty sub-collection', async () => {
     const created = await createMachine('alice', undefined).expect(202);
     const coll = await as(h.app, 'alice', 'get', `/api/machines/${idOf(created.headers.location)}/networkInterfaces`).expect(200);
