@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import { SkybusError, ValidationError } from '../errors/registry.js';
 import { ApiClient } from './api-client.js';
 import { credentialHref } from './credential-commands.js';
+import { networkHref } from './network-commands.js';
 import { Progress, table } from './output.js';
 
 const ACTIONS = ['start', 'stop', 'restart', 'pause', 'suspend'] as const;
@@ -68,9 +69,12 @@ export function machineCommands<T>(y: Argv<T>): Argv<T> {
       .option('image', { type: 'string', demandOption: true, describe: 'machine image name or id' })
       .option('state', { type: 'string', choices: ['STARTED', 'STOPPED'], default: 'STARTED' })
       .option('user-data-file', { type: 'string' })
-      .option('credential', { type: 'string', describe: 'a credential (SSH public key) name or id: the guest gets it as cloud-init ssh_authorized_keys' }),
+      .option('credential', { type: 'string', describe: 'a credential (SSH public key) name or id: the guest gets it as cloud-init ssh_authorized_keys' })
+      .option('network', { type: 'string', array: true, default: [] as string[], describe: 'a network name or id: one interface on it (repeat for more)' }),
     async (a) => {
       const c = client(a);
+      const nics = [];
+      for (const n of a.network) nics.push({ network: { href: await networkHref(c, n) } });
       const userData = a['user-data-file'] ? readFileSync(a['user-data-file']).toString('base64') : undefined;
       const body = {
         resourceURI: 'http://schemas.dmtf.org/cimi/1/MachineCreate',
@@ -81,6 +85,7 @@ export function machineCommands<T>(y: Argv<T>): Argv<T> {
           initialState: a.state,
           ...(userData ? { userData } : {}),
           ...(a.credential ? { credential: { href: await credentialHref(c, a.credential) } } : {}),
+          ...(nics.length > 0 ? { networkInterfaces: nics } : {}),
         },
       };
       const res = await c.call('POST', '/api/machines', body);

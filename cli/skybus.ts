@@ -6,6 +6,7 @@ import { isSkybusError } from '../errors/registry.js';
 import { credentialCommands } from './credential-commands.js';
 import { keyCommands } from './key-commands.js';
 import { machineCommands } from './machine-commands.js';
+import { networkCommands } from './network-commands.js';
 import { adminCommands } from './admin-commands.js';
 import { auditCommands } from './audit-commands.js';
 import { roleCommands } from './role-commands.js';
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   cli = machineCommands(cli);
   cli = keyCommands(cli);
   cli = credentialCommands(cli);
+  cli = networkCommands(cli);
   await cli.help().version(false).parseAsync();
 }
 

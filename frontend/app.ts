@@ -31,6 +31,7 @@ import { eventRoutes } from './routes/events.js';
 import { jobRoutes } from './routes/jobs.js';
 import { machineSubCollectionRoutes } from './routes/machine-sub-collections.js';
 import { machineRoutes } from './routes/machines.js';
+import { networkRoutes } from './routes/networks.js';
 import { opsRoutes } from './routes/ops.js';
 import { quotaRoutes } from './routes/quotas.js';
 import { resourceMetadataRoutes } from './routes/resource-metadata.js';
@@ -85,6 +86,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(machineRoutes(rd, API_PREFIX));
   api.use(catalogRoutes(rd, API_PREFIX));
   api.use(credentialRoutes(rd, API_PREFIX));
+  api.use(networkRoutes(rd, API_PREFIX));
   api.use(jobRoutes(rd, API_PREFIX));
   api.use(eventRoutes(rd, API_PREFIX));
   api.use(apiKeyRoutes(rd, API_PREFIX));

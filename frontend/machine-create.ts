@@ -18,6 +18,7 @@ import { KERNEL_CMDLINE_MAX_BYTES, kernelCmdline } from '../hypervisor-agent/dom
 import { parseCredentialTemplate } from './credential-bodies.js';
 import { guestUserData } from './nocloud-user-data.js';
 import { findOwnCredential } from './routes/credentials.js';
+import { resolveNetworkInterfaces } from './machine-nics.js';
 import type { MachineLimits } from './config.js';
 import type { FleetBounds } from './fleet-bounds.js';
 
@@ -120,13 +121,14 @@ export async function resolveMachineCreate(store: BusStore, who: Principal, body
   const tpl = optObject(body, 'machineTemplate', 'MachineCreate.machineTemplate');
   if (!tpl) throw new ValidationError('MachineCreate.machineTemplate is required', { field: 'MachineCreate.machineTemplate' });
   const where = 'machineTemplate';
-  rejectUnknownFields(tpl, ['href', 'machineConfig', 'machineImage', 'initialState', 'userData', 'credential'], where);
+  rejectUnknownFields(tpl, ['href', 'machineConfig', 'machineImage', 'initialState', 'userData', 'credential', 'networkInterfaces'], where);
   // Check the inline fields' types before any lookup.
   const cfgIn = optObject(tpl, 'machineConfig', `${where}.machineConfig`);
   const imgIn = optObject(tpl, 'machineImage', `${where}.machineImage`);
   const stateIn = optEnum(tpl, 'initialState', INITIAL_STATES, `${where}.initialState`);
   const userDataIn = optBase64(tpl, 'userData', USER_DATA_MAX_BYTES, `${where}.userData`);
   const credIn = optObject(tpl, 'credential', `${where}.credential`);
+  const nicsIn = tpl.networkInterfaces;
   const inlineKey = credIn && credIn.href === undefined ? parseCredentialTemplate(credIn, `${where}.credential`) : null;
 
   let base: TemplateDoc | null = null;
@@ -156,6 +158,8 @@ export async function resolveMachineCreate(store: BusStore, who: Principal, body
     userData: null,
     requirements,
   };
+  const nics = await resolveNetworkInterfaces(store, who, nicsIn, `${where}.networkInterfaces`);
+  if (nics.length > 0) spec.networkInterfaces = nics;
   const keys = await credentialKeys(store, who, credIn, inlineKey, base, `${where}.credential`);
   const ownUserData = userDataIn ?? base?.userData ?? null;
   spec.userData = guestUserData(keys, ownUserData);

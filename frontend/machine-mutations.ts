@@ -44,7 +44,7 @@ export async function createMachine(store: BusStore, who: Principal, r: Resolved
     }, now);
   } catch (e) {
     // Gives the charge back and removes whatever part of the machine reached the bus.
-    await store.machines.abandonCreate({ id, tenant: who.tenant }, quota).catch(() => undefined);
+    await store.machines.abandonCreate({ id, tenant: who.tenant, spec: r.spec }, quota).catch(() => undefined);
     throw e;
   }
   const job = await record(store, who, machine, 'create', r.initialState, 'NONE', now);

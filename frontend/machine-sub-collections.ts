@@ -14,6 +14,7 @@ import type { Machine } from '../schema/types.js';
 import type { Principal } from './auth/authenticator.js';
 import { expandedSubCollection, expands } from './cimi/sub-collection.js';
 import { memberUrl, resourceUri } from './cimi/uris.js';
+import { machineNicView } from './machine-nic-view.js';
 import type { FrontendConfig } from './config.js';
 
 export interface SubCollectionContext { store: BusStore; machine: Machine; base: string; who: Principal }
@@ -71,9 +72,9 @@ export const MACHINE_SUB_COLLECTIONS: readonly MachineSubCollection[] = [
     members: async () => [],
   },
   {
-    // Empty until machines have network interfaces (the networks feature replaces `members`).
+    // The interfaces asked at create, joined with what the agent saw (machine-nic-view.ts, docs/networks.md).
     attribute: 'networkInterfaces', type: 'MachineNetworkInterfaceCollection', memberType: 'MachineNetworkInterface', member: 'networkInterfaces',
-    members: async () => [],
+    members: async ({ machine, base }) => (machine.spec.networkInterfaces ?? []).map((_, i) => machineNicView(machine, i, base)),
   },
 ];
 

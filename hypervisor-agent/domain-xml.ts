@@ -3,7 +3,7 @@
  * disks.ts creates the overlay files, libvirt-host.ts hands the XML to libvirt.
  */
 import { join } from 'node:path';
-import type { HostMachine } from '../schema/types.js';
+import type { HostMachine, NicSpec } from '../schema/types.js';
 
 export type DomainType = 'test' | 'qemu';
 
@@ -96,6 +96,28 @@ export interface DomainXmlOptions {
   workDir: string;
   /** Recorded in the domain's metadata, so an agent never mistakes another host's domain for an orphan. */
   hostId: string;
+  /** This host's labels: they pick the libvirt network of each of the machine's networks (docs/networks.md). */
+  hostLabels?: Record<string, string>;
+}
+
+/** The libvirt network a machine's interface uses on a host with these labels: its first matching host group's. */
+export function libvirtNetworkFor(nic: NicSpec, hostLabels: Record<string, string>): string {
+  const g = nic.hostGroups.find((x) => Object.entries(x.hostLabels).every(([k, v]) => hostLabels[k] === v));
+  if (!g) throw new Error(`this host is in no host group of network '${nic.networkName || nic.network}' (its labels do not match)`);
+  return g.libvirtNetwork;
+}
+
+export interface DomainInterface { macAddress: string | null; network: string | null }
+
+/** The <interface> devices of a domain XML libvirt returned, in order: MAC address and source network. */
+export function domainInterfaces(xml: string): DomainInterface[] {
+  const out: DomainInterface[] = [];
+  for (const block of xml.match(/<interface\b[\s\S]*?<\/interface>/g) ?? []) {
+    const mac = /<mac\s+address=['"]([0-9A-Fa-f:]{17})['"]/.exec(block);
+    const src = /<source\s+network=['"]([^'"]*)['"]/.exec(block);
+    out.push({ macAddress: mac ? mac[1]!.toLowerCase() : null, network: src ? src[1]! : null });
+  }
+  return out;
 }
 
 export const SKYBUS_XMLNS = 'https://skybus.dev/xmlns/agent/1';
@@ -153,6 +175,14 @@ export function buildDomainXml(m: HostMachine, opts: DomainXmlOptions): string {
       `    </disk>`,
     );
   });
+  for (const nic of spec.networkInterfaces ?? []) {
+    devices.push(
+      `    <interface type='network'>`,
+      `      <source network='${e(libvirtNetworkFor(nic, opts.hostLabels ?? {}))}'/>`,
+      `      <model type='virtio'/>`,
+      `    </interface>`,
+    );
+  }
   devices.push(
     `    <serial type='file'>`,
     `      <source path='${e(paths.consoleLog)}'/>`,

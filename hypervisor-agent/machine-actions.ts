@@ -12,7 +12,7 @@ export type LibvirtAction = Exclude<Action, 'finishDelete'>;
 export async function takeAction(action: LibvirtAction, m: HostMachine, host: LibvirtHost, config: AgentConfig): Promise<void> {
   const id = m.machineId;
   const paths = machinePaths(config.workDir, m);
-  const xml = (): string => buildDomainXml(m, { domainType: host.domainType, prefix: config.domainPrefix, workDir: config.workDir, hostId: config.hostId });
+  const xml = (): string => buildDomainXml(m, { domainType: host.domainType, prefix: config.domainPrefix, workDir: config.workDir, hostId: config.hostId, hostLabels: config.labels });
   switch (action) {
     case 'none': return;
     case 'define':

@@ -11,7 +11,7 @@
 import type { Logger } from '../observability/logger.js';
 import type { SkybusMetrics } from '../observability/metrics.js';
 import type { BusStore } from '../schema/bus-store.js';
-import type { HostMachine, MachineState, MachineStatus } from '../schema/types.js';
+import type { HostMachine, MachineState, MachineStatus, NicStatus } from '../schema/types.js';
 import { actionDue, afterFailure, backoffDelay, type Backoff, type BackoffPolicy } from './backoff.js';
 import type { AgentConfig } from './config.js';
 import type { CycleReport } from './cycle-report.js';
@@ -21,7 +21,9 @@ import {
 } from './decide.js';
 import { hasSaveFile } from './disks.js';
 import type { DomainIndex } from './domain-index.js';
-import { domainName } from './domain-xml.js';
+import { domainTypeFor } from './config.js';
+import { domainInterfaces, domainName, libvirtNetworkFor } from './domain-xml.js';
+import { LeaseReader } from './nic-addresses.js';
 import { errorText } from './error-text.js';
 import type { AgentEvents } from './event-log.js';
 import type { DomainSnapshot, LibvirtHost } from './libvirt-host.js';
@@ -36,6 +38,8 @@ interface MachineLocal extends MachineMemory {
   backoff: Backoff | null;
   /** The error last recorded in an event (null: none since the last success). */
   reportedError: string | null;
+  /** The interfaces read from the domain's XML (null: not read since the domain was (re)defined). */
+  nics: NicStatus[] | null;
 }
 
 export interface MachineSyncDeps {
@@ -56,9 +60,11 @@ export class MachineSync {
   private readonly written = new Map<string, string>();
   private cycles = 0;
   private readonly backoffPolicy: BackoffPolicy;
+  private readonly leases: LeaseReader;
 
   constructor(private readonly d: MachineSyncDeps) {
     this.backoffPolicy = { intervalMs: d.config.intervalMs, maxMs: d.config.backoffMaxMs };
+    this.leases = new LeaseReader(d.config.libvirtUri, domainTypeFor(d.config.libvirtUri) === 'qemu', d.now);
   }
 
   /** Every fullResyncEvery cycles, every status is written again even when unchanged. */
@@ -113,6 +119,9 @@ export class MachineSync {
       Object.assign(l, settleMemory(m, observed, l));
     }
 
+    if (action === 'create' || action === 'define' || !snap) l.nics = null;
+    if (snap && l.nics === null && (m.spec.networkInterfaces ?? []).length > 0) l.nics = await this.readNics(m);
+    if (l.nics && observed?.state === 'running') l.nics = await this.withAddresses(m, l.nics);
     const converged = isConverged(m, observed, l);
     if (converged) {
       l.error = null;
@@ -198,9 +207,35 @@ export class MachineSync {
       generation: mine ? st.observedGeneration : m.generation,
       backoff: null,
       reportedError: mine ? st.error : null,
+      nics: null,
     };
     this.local.set(m.machineId, l);
     return l;
+  }
+
+  /**
+   * The machine's interfaces as libvirt defined them: the i-th <interface> of the domain is the spec's
+   * i-th (libvirt keeps device order); read once per definition, not every cycle. Addresses come from
+   * the DHCP leases, when the host can tell them (nic-addresses.ts).
+   */
+  private async readNics(m: HostMachine): Promise<NicStatus[] | null> {
+    let xml: string;
+    try { xml = await this.d.host.xml(m.machineId); } catch { return null; }
+    const seen = domainInterfaces(xml);
+    return (m.spec.networkInterfaces ?? []).map((n, i) => ({ network: n.network, macAddress: seen[i]?.macAddress ?? null, addresses: [] }));
+  }
+
+  /** The leased addresses of each interface with a MAC (the lease reader bounds how often it asks libvirt). */
+  private async withAddresses(m: HostMachine, nics: NicStatus[]): Promise<NicStatus[]> {
+    const specNics = m.spec.networkInterfaces ?? [];
+    return Promise.all(nics.map(async (n, i) => {
+      const spec = specNics[i];
+      if (!n.macAddress || !spec) return n;
+      let net: string;
+      try { net = libvirtNetworkFor(spec, this.d.config.labels); } catch { return n; }
+      const addresses = await this.leases.addresses(net, n.macAddress);
+      return addresses.length > 0 || n.addresses.length === 0 ? { ...n, addresses } : n;
+    }));
   }
 
   private async observe(machineId: string, snap: DomainSnapshot | null): Promise<Observed | null> {
@@ -214,6 +249,8 @@ export class MachineSync {
       state, observedGeneration: m.generation, observedRestartSeq: l.restartedSeq, converged, error: l.error,
       hostId: this.d.config.hostId, updatedAt: this.d.now(),
     };
+    const specNics = m.spec.networkInterfaces ?? [];
+    if (specNics.length > 0) status.networkInterfaces = l.nics ?? specNics.map((n) => ({ network: n.network, macAddress: null, addresses: [] }));
     const key = JSON.stringify({ ...status, updatedAt: 0 });
     if (this.written.get(m.machineId) === key) return; // nothing changed since our last write: spare the bus
     await this.d.store.machines.setStatus(m.machineId, status);
@@ -229,7 +266,7 @@ export class MachineSync {
       state: 'DELETED', observedGeneration: m.generation, observedRestartSeq: m.restartSeq, converged: true, error: null,
       hostId: config.hostId, updatedAt: this.d.now(),
     });
-    await store.machines.purge({ id: m.machineId, tenant: m.tenant, hostId: config.hostId });
+    await store.machines.purge({ id: m.machineId, tenant: m.tenant, hostId: config.hostId, spec: m.spec });
     this.local.delete(m.machineId);
     this.written.delete(m.machineId);
     this.d.onPurged(m.machineId);

@@ -2,7 +2,7 @@
  * Pure placement decisions: filter the hosts a machine may go to, then weigh them by policy.
  * No I/O here, so the invariants are property-tested directly.
  */
-import type { Host, MachineSpec } from '../schema/types.js';
+import type { Host, MachineSpec, NicSpec } from '../schema/types.js';
 import type { PlacementPolicy } from './config.js';
 
 export interface Ratios { cpuAllocationRatio: number; ramAllocationRatio: number }
@@ -14,6 +14,15 @@ export function capacityOf(h: Host, r: Ratios): { cpus: number; memoryKiB: numbe
 export function fits(h: Host, need: { cpus: number; memoryKiB: number }, r: Ratios): boolean {
   const cap = capacityOf(h, r);
   return h.usedCpus + need.cpus <= cap.cpus && h.usedMemoryKiB + need.memoryKiB <= cap.memoryKiB;
+}
+
+/** The host is in one of the network's host groups (it has every label of one group). */
+export function onNetwork(h: Host, nic: NicSpec): boolean {
+  return nic.hostGroups.some((g) => Object.entries(g.hostLabels).every(([k, v]) => h.labels[k] === v));
+}
+
+function quotedList(names: string[]): string {
+  return [...new Set(names)].map((n) => `'${n}'`).join(', ');
 }
 
 type Filter = { name: string; pass: (h: Host) => boolean; why: string };
@@ -39,10 +48,15 @@ function gib(kib: number): string {
 export function chooseHosts(spec: MachineSpec, hosts: Host[], alive: ReadonlySet<string>, policy: PlacementPolicy, r: Ratios): Choice {
   const need = { cpus: spec.cpu, memoryKiB: spec.memoryKiB };
   const reqs = Object.entries(spec.requirements ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+  // A machine's networks are requirements too: only hosts in a host group of every one of them.
+  const nics = spec.networkInterfaces ?? [];
+  const nets = quotedList(nics.map((n) => n.networkName || n.network));
+  const plural = new Set(nics.map((n) => n.network)).size === 1 ? '' : 's';
   const noRoom = `no capacity for ${need.cpus} vCPU${need.cpus === 1 ? '' : 's'} and ${gib(need.memoryKiB)} of memory right now`;
   const summaries: Record<string, string> = {
     alive: 'no host is available right now', enabled: 'no host is available right now',
     arch: `no host for ${spec.cpuArch} machines is available`, labels: `no available host meets the requirements (${reqs})`,
+    network: `no available host is on network${plural} ${nets}`,
     cpu: noRoom, memory: noRoom,
   };
   const filters: Filter[] = [
@@ -50,6 +64,7 @@ export function chooseHosts(spec: MachineSpec, hosts: Host[], alive: ReadonlySet
     { name: 'enabled', pass: (h) => h.state === 'ENABLED', why: 'disabled' },
     { name: 'arch', pass: (h) => h.arch === spec.cpuArch, why: `not ${spec.cpuArch}` },
     { name: 'labels', pass: (h) => Object.entries(spec.requirements ?? {}).every(([k, v]) => h.labels[k] === v), why: 'without the required labels' },
+    { name: 'network', pass: (h) => nics.every((n) => onNetwork(h, n)), why: `not on network${plural} ${nets}` },
     { name: 'cpu', pass: (h) => h.usedCpus + need.cpus <= capacityOf(h, r).cpus, why: `without ${need.cpus} free CPUs` },
     { name: 'memory', pass: (h) => h.usedMemoryKiB + need.memoryKiB <= capacityOf(h, r).memoryKiB, why: `without ${need.memoryKiB} KiB free memory` },
   ];

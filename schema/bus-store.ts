@@ -11,6 +11,7 @@ import { JobStore } from './store/jobs.js';
 import { LoginAttemptStore } from './store/login-attempts.js';
 import { RateUsageStore } from './store/rate-usage.js';
 import { MachineStore } from './store/machines.js';
+import { NetworkStore } from './store/networks.js';
 import { QuotaStore } from './store/quotas.js';
 import { ServiceStore } from './store/services.js';
 import { TelemetryStore } from './store/telemetry.js';
@@ -28,6 +29,7 @@ export class BusStore {
   readonly loginAttempts: LoginAttemptStore;
   readonly rateUsage: RateUsageStore;
   readonly audit: AuditStore;
+  readonly networks: NetworkStore;
 
   constructor(readonly driver: TableDriver) {
     this.machines = new MachineStore(driver);
@@ -41,6 +43,7 @@ export class BusStore {
     this.rateUsage = new RateUsageStore(driver);
     this.audit = new AuditStore(driver);
     this.quotas = new QuotaStore(driver);
+    this.networks = new NetworkStore(driver);
   }
 
   get kind(): 'embedded' | 'cassandra' { return this.driver.kind; }

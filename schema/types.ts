@@ -30,6 +30,44 @@ export interface MachineSpec {
   userData: string | null;
   /** Host labels the machine requires (all must match). */
   requirements: Record<string, string>;
+  /** Its network interfaces, in order (docs/networks.md); absent on older rows and machines without any. */
+  networkInterfaces?: NicSpec[];
+}
+
+/** A group of hosts (all of whose labels match) and the libvirt network a machine there attaches to. */
+export interface NetworkHostGroup { hostLabels: Record<string, string>; libvirtNetwork: string }
+
+export const NETWORK_TYPES = ['PUBLIC', 'PRIVATE'] as const;
+export type NetworkType = (typeof NETWORK_TYPES)[number];
+
+/** An operator-defined network (CIMI Network): a libvirt network name per host group. */
+export interface Network {
+  id: string;
+  name: string;
+  description: string;
+  properties: Record<string, string>;
+  networkType: NetworkType;
+  hostGroups: NetworkHostGroup[];
+  /** null: every tenant may see and use it. */
+  tenant: string | null;
+  state: 'STARTED' | 'DELETING';
+  created: number;
+  updated: number;
+}
+
+/**
+ * One network interface in a machine's spec (written by the frontend at create): the network's id,
+ * and a copy of its name and host groups, so placement and the agent need no network lookup.
+ */
+export interface NicSpec { network: string; networkName: string; hostGroups: NetworkHostGroup[] }
+
+/** What the agent saw of one interface (same order as the spec's). */
+export interface NicStatus {
+  network: string;
+  /** From the domain XML libvirt keeps (null until the domain is defined). */
+  macAddress: string | null;
+  /** IP addresses from libvirt's DHCP leases, when known (docs/networks.md). */
+  addresses: string[];
 }
 
 export interface PlacementInfo {
@@ -51,6 +89,8 @@ export interface MachineStatus {
   error: string | null;
   hostId: string | null;
   updatedAt: number;
+  /** The machine's interfaces as the agent last saw them (absent: no interfaces, or not seen yet). */
+  networkInterfaces?: NicStatus[];
 }
 
 export interface Machine {

@@ -8,8 +8,8 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ValidationError } from '../../errors/registry.js';
 
 const INTEGER_FIELDS = new Set(['cpu', 'memory', 'capacity']);
-const ARRAY_ELEMENTS: Record<string, string> = { disk: 'disks' };
-const KEYED_MAPS: Record<string, string> = { property: 'properties', requirement: 'requirements' };
+const ARRAY_ELEMENTS: Record<string, string> = { disk: 'disks', hostGroup: 'hostGroups', networkInterface: 'networkInterfaces' };
+const KEYED_MAPS: Record<string, string> = { property: 'properties', requirement: 'requirements', hostLabel: 'hostLabels' };
 
 /**
  * CPU bounds, checked in one linear pass before the parser runs: the parser's cost grows with the

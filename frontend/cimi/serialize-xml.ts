@@ -23,8 +23,9 @@ export const XML_TYPE = 'application/xml';
 const SINGULAR: Record<string, string> = {
   operations: 'operation', disks: 'disk', affectedResources: 'affectedResource', capabilities: 'capability',
   attributes: 'attribute', actions: 'action',
+  hostGroups: 'hostGroup', addresses: 'address',
 };
-const KEYED_MAPS: Record<string, string> = { properties: 'property', requirements: 'requirement' };
+const KEYED_MAPS: Record<string, string> = { properties: 'property', requirements: 'requirement', hostLabels: 'hostLabel' };
 
 type XmlNode = Record<string, unknown>;
 

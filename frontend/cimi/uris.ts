@@ -30,6 +30,8 @@ export const COLLECTIONS = {
   machineTemplates: { member: 'MachineTemplate', collection: 'MachineTemplateCollection', members: 'machineTemplates' },
   /** A tenant's own SSH public keys (docs/guest-data.md). */
   credentials: { member: 'Credential', collection: 'CredentialCollection', members: 'credentials' },
+  /** Operator-defined networks (docs/networks.md). */
+  networks: { member: 'Network', collection: 'NetworkCollection', members: 'networks' },
   jobs: { member: 'Job', collection: 'JobCollection', members: 'jobs' },
   events: { member: 'Event', collection: 'EventCollection', members: 'events' },
   /** DSP0263 ResourceMetadata: what Skybus serves per resource type (routes/resource-metadata.ts). */

@@ -28,6 +28,7 @@ export function entryPointRoutes(deps: RouteDeps, mountedAt: string): Router {
         machineConfigs: { href: collectionUrl(base, 'machineConfigs') },
         machineImages: { href: collectionUrl(base, 'machineImages') },
         credentials: { href: collectionUrl(base, 'credentials') },
+        networks: { href: collectionUrl(base, 'networks') },
         jobs: { href: collectionUrl(base, 'jobs') },
         events: { href: collectionUrl(base, 'events') },
         apiKeys: { href: collectionUrl(base, 'apiKeys') },

@@ -39,6 +39,8 @@ export const ROUTE_ROLES: Readonly<Record<string, Readonly<Partial<Record<Method
   '/api/machineImages/:id': catalogItem,
   '/api/machineTemplates': catalog,
   '/api/machineTemplates/:id': catalogItem,
+  '/api/networks': catalog,
+  '/api/networks/:id': catalogItem,
   '/api/credentials': { get: 'user', post: 'user' },
   '/api/credentials/:id': { get: 'user', delete: 'user' },
   '/api/jobs': { get: 'user' },

@@ -10,6 +10,7 @@ import { checkId, newId } from '../ids.js';
 import { collectPages, fromJson, toJson } from '../json-column.js';
 import type { Row, TableDriver } from '../table-driver.js';
 import type { DesiredState, HostMachine, Machine, MachineSpec, MachineStatus, Page, PlacementInfo } from '../types.js';
+import { NetworkStore } from './networks.js';
 import { QuotaStore, type QuotaCharge } from './quotas.js';
 
 export const PLACEMENT_BUCKET_MS = 60_000;
@@ -78,9 +79,15 @@ function rowToHostMachine(r: Row): HostMachine {
   };
 }
 
+/** The networks a spec names, each once. */
+export function networkIdsOf(spec: Pick<MachineSpec, 'networkInterfaces'> | null | undefined): string[] {
+  return [...new Set((spec?.networkInterfaces ?? []).map((n) => n.network))];
+}
+
 export class MachineStore {
   private readonly quotas: QuotaStore;
-  constructor(private readonly d: TableDriver) { this.quotas = new QuotaStore(d); }
+  private readonly networks: NetworkStore;
+  constructor(private readonly d: TableDriver) { this.quotas = new QuotaStore(d); this.networks = new NetworkStore(d); }
 
   async create(m: NewMachine, now = Date.now()): Promise<Machine> {
     checkText(m.tenant, 'tenant', NAME_MAX);
@@ -96,6 +103,9 @@ export class MachineStore {
     };
     // quota_release is never written here: only the release's compare-and-set writes it.
     if (m.quota) Object.assign(row, { quota_cpus: m.quota.cpus, quota_memory_kib: m.quota.memoryKiB });
+    // The networks it names learn of it first (a network delete then sees it); a network gone or being
+    // deleted refuses the create here, before the machine exists (the caller abandons the create).
+    for (const net of networkIdsOf(m.spec)) await this.networks.attach(net, id, m.tenant, now);
     await this.d.putAll([
       { table: 'machines', row },
       { table: 'machines_by_tenant', row: { tenant: m.tenant, id, name: m.name, created: now } },
@@ -222,8 +232,11 @@ export class MachineStore {
    * comes first, while the row that records the charge exists: a purge retried after a failure
    * finds the flag set and only completes the decrement if it was not applied.
    */
-  async purge(m: Pick<Machine, 'id' | 'tenant' | 'hostId'>): Promise<void> {
+  async purge(m: Pick<Machine, 'id' | 'tenant' | 'hostId'> & { spec?: Pick<MachineSpec, 'networkInterfaces'> }): Promise<void> {
     await this.quotas.release(m.tenant, m.id);
+    // Its network references go while the row that names them is still there (a retried purge finds them again).
+    const spec = m.spec ?? (await this.get(m.id))?.spec;
+    for (const net of networkIdsOf(spec)) await this.networks.detach(net, m.id);
     // The host's copy goes last: while it exists the agent keeps retrying a purge that failed half-way.
     await this.d.remove('machines_by_tenant', { tenant: m.tenant, id: m.id });
     await this.d.remove('machines', { id: m.id });
@@ -234,8 +247,9 @@ export class MachineStore {
    * A create that threw after its charge: give the charge back (whether or not the machine write
    * reached the bus) and remove whatever did. Once per failed create (quotas.releaseUnwritten).
    */
-  async abandonCreate(m: Pick<Machine, 'id' | 'tenant'>, charged: QuotaCharge): Promise<void> {
+  async abandonCreate(m: Pick<Machine, 'id' | 'tenant'> & { spec?: Pick<MachineSpec, 'networkInterfaces'> }, charged: QuotaCharge): Promise<void> {
     await this.quotas.releaseUnwritten(m.tenant, m.id, charged);
+    for (const net of networkIdsOf(m.spec)) await this.networks.detach(net, m.id);
     await this.d.remove('machines_by_tenant', { tenant: m.tenant, id: m.id });
     await this.d.remove('machines', { id: m.id });
   }

@@ -14,6 +14,7 @@ import type { StoreFixture } from '../helpers/stores.js';
 import { eventsByResourceContract } from './events-by-resource-contract.js';
 import { rateUsageContract } from './rate-usage-contract.js';
 import { loginAttemptsContract } from './login-attempts-contract.js';
+import { networksContract } from './networks-contract.js';
 import { quotaContract } from './quota-contract.js';
 
 const spec: MachineSpec = { cpu: 1, memoryKiB: 65536, cpuArch: 'x86_64', image: null, disks: [], userData: null, requirements: {} };
@@ -60,7 +61,7 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
       const drivers = await Promise.all(Array.from({ length: 4 }, () => openDriver(cfg)));
       try {
         const reports = await Promise.all(drivers.map((d) => migrate(d)));
-        const applied = reports.flatMap((r) => r.applied).sort();
+        const applied = reports.flatMap((r) => r.applied).sort((a, b) => a - b); // numerically: 10 after 9
         assert.deepEqual(applied, loadMigrations().map((m) => m.version));
         const page = await drivers[0].scan('schema_migrations', { limit: 100 });
         assert.equal(page.rows.length, loadMigrations().length);
@@ -441,4 +442,5 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
   describe('login attempts', () => loginAttemptsContract(() => fx));
   describe('events by resource', () => eventsByResourceContract(() => fx));
   describe('rate usage', () => rateUsageContract(() => fx));
+  describe('networks', () => networksContract(() => fx));
 }

@@ -95,6 +95,34 @@ describe('the skybus command', function () {
     assert.match(again.stderr, /'not-a-key' is not an API key id/);
   });
 
+  it('network create|list|show|delete, machine create --network; delete refused while a machine uses it; bad input exit 1', () => {
+    const created = run('network', 'create', '--name', 'cli-net', '--host-group', 'default', '--type', 'PRIVATE');
+    assert.equal(created.status, 0, created.stderr);
+    assert.match(created.stdout, /^network [0-9a-f-]{36} 'cli-net' created$/m);
+    const list = run('network', 'list');
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, /cli-net\s+PRIVATE\s+STARTED\s+default:\*/);
+    const shown = run('network', 'show', 'cli-net', '--json');
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.deepEqual(JSON.parse(shown.stdout).hostGroups, [{ hostLabels: {}, libvirtNetwork: 'default' }]);
+    const m = run('machine', 'create', '--config', 'small', '--image', 'tiny-linux', '--name', 'netted', '--network', 'cli-net', '--wait', '--json');
+    assert.equal(m.status, 0, m.stderr);
+    const id = (JSON.parse(m.stdout) as { id: string }).id.split('/').pop()!;
+    const busy = run('network', 'delete', 'cli-net');
+    assert.equal(busy.status, 1);
+    assert.match(busy.stderr, new RegExp(`409: .*used by 1 machine: ${id}`));
+    assert.equal(run('machine', 'delete', id, '--wait').status, 0);
+    const del = run('network', 'delete', 'cli-net');
+    assert.equal(del.status, 0, del.stderr);
+    assert.match(run('network', 'list').stdout, /0 network\(s\)/);
+    const bad = run('network', 'create', '--name', 'bad', '--libvirt-network', 'a/b');
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /400: .*libvirtNetwork must be/);
+    const none = run('network', 'create', '--name', 'bad');
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /give --libvirt-network/);
+  });
+
   it('credential create --ssh-key-file, list, machine create --credential <name>, delete; a bad key file is a 400 and exit 1', () => {
     const key = ed25519PublicKey('cli@test');
     writeFileSync(join(dir, 'id.pub'), key + '\n');

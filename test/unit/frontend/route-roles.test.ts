@@ -73,9 +73,13 @@ describe('frontend: the route table', function () {
       '/api/jobs/:id/stop': idOf(created.headers['cimi-job-uri']),
       '/api/machines/:id/eventLog': idOf(created.headers.location),
       '/api/machines/:id/eventLog/events': idOf(created.headers.location),
+      '/api/machines/:id/networkInterfaces': idOf(created.headers.location),
+      '/api/machines/:id/networkInterfaces/:nic': idOf(created.headers.location),
     };
     // The machine's sub-collections and their members (frontend/machine-sub-collections.ts).
     for (const t of Object.keys(ROUTE_ROLES)) if (/^\/api\/machines\/:id\/(disks|volumes|networkInterfaces)/.test(t)) ids[t] = idOf(created.headers.location);
+    // A network only one tenant may see (the store allows it; docs/networks.md).
+    ids['/api/networks/:id'] = (await h.store.networks.create({ name: 'alice-secret-net', hostGroups: [{ hostLabels: {}, libvirtNetwork: 'default' }], tenant: 'acme' })).id;
     // Catalog items may belong to one tenant (a tenant's own images): those are tenant-owned too.
     const cfg = await h.store.catalog.create('machineConfig', 'acme-only', 'acme', { description: '', properties: {}, cpu: 1, memory: 1048576, cpuArch: 'x86_64', disks: [] });
     const img = await h.store.catalog.create('machineImage', 'acme-only', 'acme', { description: '', properties: {}, imageLocation: '/a.qcow2', format: 'qcow2', initrd: null, kernelCmdline: null, cpuArch: 'x86_64' });
@@ -99,7 +103,7 @@ describe('frontend: the route table', function () {
       assert.equal(theirs.body.message.replace(real, 'ID'), missing.body.message.replace(MISSING, 'ID'), `${method} ${template}`);
     }
     // Collections, counts and filters on any field never show the other tenant's members.
-    for (const [coll, filter] of [['machines', "name='alice-secret'"], ['jobs', "action='create'"], ['events', "type!='x'"], ['apiKeys', "name='alice-key'"], ['credentials', "name='alice-secret-cred'"], ['machineConfigs', "name='acme-only'"], ['machineImages', "name='acme-only'"], ['machineTemplates', "name='acme-only'"]] as const) {
+    for (const [coll, filter] of [['machines', "name='alice-secret'"], ['jobs', "action='create'"], ['events', "type!='x'"], ['apiKeys', "name='alice-key'"], ['credentials', "name='alice-secret-cred'"], ['networks', "name='alice-secret-net'"], ['machineConfigs', "name='acme-only'"], ['machineImages', "name='acme-only'"], ['machineTemplates', "name='acme-only'"]] as const) {
       const res = await as(h.app, 'bob', 'get', `/api/${coll}`).query({ $filter: filter }).expect(200);
       assert.equal(res.body.count, 0, `${coll} ${filter}`);
       assert.doesNotMatch(JSON.stringify(res.body), /alice-secret|alice-key/);
