@@ -48,7 +48,11 @@ function translate(e: unknown, what: string, operatorFacing = false): Error {
   if (err.name === 'ResponseError' && (err.code === types.responseErrorCodes.unavailableException)) {
     return new UnavailableError('the database cannot take requests now: too few replicas are reachable; try again shortly', details);
   }
-  if (err.name === 'NoHostAvailableError' || err.name === 'OperationTimedOutError') {
+  // A coordinator too busy, still starting, or failing replicas: the ring cannot take it now.
+  if (err.name === 'ResponseError' && [types.responseErrorCodes.overloaded, types.responseErrorCodes.isBootstrapping, types.responseErrorCodes.writeFailure, types.responseErrorCodes.readFailure, types.responseErrorCodes.serverError].includes(err.code as number)) {
+    return new UnavailableError('the database cannot take this request now; try again shortly', details);
+  }
+  if (err.name === 'NoHostAvailableError' || err.name === 'OperationTimedOutError' || err.name === 'BusyConnectionError') {
     return new UnavailableError('the database is unreachable; try again shortly', details);
   }
   if (err.name === 'ResponseError' && err.code === types.responseErrorCodes.invalid) {

@@ -50,7 +50,7 @@ describe('faults: a rolling restart of the three Cassandra nodes under load', fu
     console.log(`    rolling restart (${restartS.toFixed(0)} s): ${f.requests} requests, ${f.ok} 2xx, ${f.unavailable} 503, ${f.other} other ${JSON.stringify(f.otherSamples)}; acknowledged machines ${load.machines.length}, lost ${lost.length}, changes answered 503 that happened anyway ${load.uncertainApplied}; samples with a machine running twice: ${doubles}`);
     assert.deepEqual(lost, []);
     assert.equal(doubles, 0);
-    assert.equal(f.other, 0, JSON.stringify(f.otherSamples));
+    assert.equal(f.other, 0, `${JSON.stringify(f.otherSamples)}; frontend internal errors: ${s.internalErrors().join('\n')}`);
     assert.equal(f.noRetryAfter, 0);
     assert.ok(f.ok >= f.requests * 0.99, `${f.ok} of ${f.requests} 2xx`);
     let problem: string | null = 'not checked';

@@ -3,7 +3,7 @@
  * a port, a placer, agents on libvirt test hosts, a machine template, and an HTTP client as the
  * admin. `domains()` lists what runs on every test host, for "never two copies" checks.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { HypervisorAgent } from '../../hypervisor-agent/agent.js';
 import { agentConfig } from '../../hypervisor-agent/config.js';
 import { LibvirtHost, type DomainSnapshot } from '../../hypervisor-agent/libvirt-host.js';
 import { writeTestHost } from '../../hypervisor-agent/test-host.js';
+import { pino } from 'pino';
 import { silentLogger } from '../../observability/logger.js';
 import { SkybusMetrics } from '../../observability/metrics.js';
 import { placementConfig } from '../../placement/config.js';
@@ -36,6 +37,8 @@ export interface FaultStack {
   /** Every domain on every test host, with the host's index. */
   domains(): Promise<(DomainSnapshot & { host: number })[]>;
   jobsDone(jobs: string[], timeoutMs?: number): Promise<void>;
+  /** The frontend's logged internal errors (a 500's cause), newest last. */
+  internalErrors(): string[];
   cleanup(): Promise<void>;
 }
 
@@ -47,7 +50,10 @@ export async function faultStack(name: string, opts: { agents?: number } = {}): 
     replication: { class: 'SimpleStrategy', replication_factor: 3 }, consistency: 'QUORUM',
   });
   await store.accounts.createUser({ name: 'root', tenant: 'ops', passwordHash: await hashPassword(PASSWORD), roles: ['admin', 'user'], disabled: false, created: Date.now() });
-  const app = buildApp({ store, auth: localBasicAuth(store), log: silentLogger(), metrics: new SkybusMetrics(), config: frontendConfig() });
+  // Warnings and errors to a file, so a failing fault test can say what a 5xx was.
+  const logFile = join(dir, 'frontend.log');
+  const log = pino({ level: 'warn' }, pino.destination({ dest: logFile, sync: true }));
+  const app = buildApp({ store, auth: localBasicAuth(store), log, metrics: new SkybusMetrics(), config: frontendConfig() });
   const server = await new Promise<Server>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const auth = 'Basic ' + Buffer.from(`root:${PASSWORD}`).toString('base64');
@@ -85,6 +91,11 @@ export async function faultStack(name: string, opts: { agents?: number } = {}): 
         }
         return true;
       }, 500);
+    },
+    internalErrors() {
+      try {
+        return readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('internal error')).map((l) => l.slice(0, 1500));
+      } catch { return []; }
     },
     async cleanup() {
       await placer.stop();
