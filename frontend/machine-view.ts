@@ -4,7 +4,7 @@
  */
 import type { DesiredState, Machine, MachineState } from '../schema/types.js';
 import { isAdmin, type Principal } from './auth/authenticator.js';
-import { actionUri, memberUrl, resourceUri } from './cimi/uris.js';
+import { actionUri, collectionUrl, memberUrl, resourceUri } from './cimi/uris.js';
 
 export const MACHINE_ACTIONS = ['start', 'stop', 'restart', 'pause', 'suspend'] as const;
 export type MachineAction = (typeof MACHINE_ACTIONS)[number];
@@ -19,8 +19,19 @@ export function displayState(m: Machine): MachineState {
   if (!m.hostId) return 'CREATING';
   const s = m.status;
   if (s.error && s.observedGeneration === m.generation) return 'ERROR';
+  if (capturePending(m)) return 'CAPTURING';
   if (s.observedGeneration < m.generation || !s.converged) return TRANSITIONAL[m.desiredState];
   return s.state;
+}
+
+/** A capture was asked (spec.capture) and the agent has not finished it yet (docs/capture.md). */
+export function capturePending(m: Machine): boolean {
+  return !!m.spec.capture && m.spec.capture.imageId !== (m.status.lastCapture ?? null);
+}
+
+/** The machine has a disk a capture can copy: a disk image's root, or a kernel machine's first data disk. */
+export function hasCapturableDisk(m: Machine): boolean {
+  return m.spec.image !== null && (m.spec.image.format !== 'kernel' || m.spec.disks.length > 0);
 }
 
 /** Which desired states allow each action, and what it changes to (docs/lifecycle.md). */
@@ -37,11 +48,13 @@ export function actionAllowed(m: Machine, action: MachineAction | 'delete'): boo
   return ACTION_RULES[action].from.includes(m.desiredState);
 }
 
+const capture = (m: Machine): 'capture'[] => (hasCapturableDisk(m) ? ['capture'] : []);
+
 /** Operations advertised for a displayed state. */
-export function operationsFor(state: MachineState, m: Machine): (MachineAction | 'delete' | 'edit')[] {
+export function operationsFor(state: MachineState, m: Machine): (MachineAction | 'capture' | 'delete' | 'edit')[] {
   switch (state) {
-    case 'STARTED': return ['stop', 'restart', 'pause', 'suspend', 'delete', 'edit'];
-    case 'STOPPED': return ['start', 'delete', 'edit'];
+    case 'STARTED': return ['stop', 'restart', 'pause', 'suspend', ...capture(m), 'delete', 'edit'];
+    case 'STOPPED': return ['start', ...capture(m), 'delete', 'edit'];
     case 'PAUSED': case 'SUSPENDED': return ['start', 'stop', 'delete', 'edit'];
     case 'DELETING': case 'DELETED': return [];
     case 'ERROR': return [...MACHINE_ACTIONS.filter((a) => actionAllowed(m, a)), 'delete', 'edit'];
@@ -61,7 +74,8 @@ export function machineView(m: Machine, base: string, who: Principal): Record<st
   const state = displayState(m);
   const operations = operationsFor(state, m).map((op) => (op === 'delete' || op === 'edit'
     ? { rel: op, href: id }
-    : { rel: actionUri(op), href: `${id}/${op}` }));
+    // CIMI: capture's href is the MachineImage collection (POST a MachineImage naming this machine).
+    : { rel: actionUri(op), href: op === 'capture' ? collectionUrl(base, 'machineImages') : `${id}/${op}` }));
   const view: Record<string, unknown> = {
     resourceURI: resourceUri('Machine'),
     id,
