@@ -11,6 +11,7 @@ import { openDriver } from '../../schema/bus-store.js';
 import { newId } from '../../schema/ids.js';
 import type { MachineSpec } from '../../schema/types.js';
 import type { StoreFixture } from '../helpers/stores.js';
+import { capturedImageContract } from './captured-image-contract.js';
 import { eventsByResourceContract } from './events-by-resource-contract.js';
 import { loginAttemptsContract } from './login-attempts-contract.js';
 import { quotaContract } from './quota-contract.js';
@@ -439,4 +440,5 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
   describe('quotas', () => quotaContract(() => fx));
   describe('login attempts', () => loginAttemptsContract(() => fx));
   describe('events by resource', () => eventsByResourceContract(() => fx));
+  describe('captured images', () => capturedImageContract(() => fx));
 }
