@@ -1,6 +1,10 @@
-/** User commands for machine images over the CIMI API: skybus image list|show|capture|delete (docs/capture.md). */
+/**
+ * User commands for machine images over the CIMI API: skybus image list|show|capture|delete
+ * (docs/capture.md); and the operators' `image add` (admin-commands.ts), on the bus directly.
+ */
 import type { Argv } from 'yargs';
 import { SkybusError, ValidationError } from '../errors/registry.js';
+import { imageAddCommand } from './admin-commands.js';
 import { client, machineUrl, waitForJob, type ApiArgs } from './machine-commands.js';
 import { table } from './output.js';
 
@@ -20,7 +24,7 @@ function show(i: Record<string, unknown>, json: boolean): void {
 }
 
 export function imageCommands<T>(y: Argv<T>): Argv<T> {
-  return y.command('image', 'list machine images, capture a machine into a new one', (m) => m
+  return y.command('image', 'list machine images, capture a machine into a new one; add: publish one (operators)', (m) => imageAddCommand(m)
     .option('url', { type: 'string', default: process.env.SKYBUS_URL ?? 'http://127.0.0.1:8080' })
     .option('user', { type: 'string', default: process.env.SKYBUS_USER })
     .option('password', { type: 'string', default: process.env.SKYBUS_PASSWORD })

@@ -72,6 +72,12 @@ describe('the skybus image command', function () {
     assert.doesNotMatch(run('image', 'list').stdout, /golden/);
   });
 
+  it('the operators\' image add still publishes (on the bus directly), inside the same image command', () => {
+    const add = run('image', 'add', '--name', 'ops-img', '--location', '/var/lib/skybus/images/ops.qcow2');
+    assert.equal(add.status, 0, add.stderr);
+    assert.match(run('image', 'list').stdout, /ops-img\s+AVAILABLE\s+qcow2\s+public/);
+  });
+
   it('clear errors and a non-zero exit: nothing to capture, a bad id, an unknown machine, no --name', () => {
     const created = run('machine', 'create', '--config', 'small', '--image', 'tiny-linux', '--name', 'diskless', '--wait', '--json');
     assert.equal(created.status, 0, created.stderr);
