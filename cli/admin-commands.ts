@@ -20,6 +20,28 @@ function positiveInt(v: number, what: string): number {
   return v;
 }
 
+/**
+ * `skybus image add` (on the bus directly): mounted inside the `image` command group of
+ * image-commands.ts, since yargs keeps only one command per first word.
+ */
+export function imageAddCommand<T>(y: Argv<T>): Argv<T> {
+  return y
+    .command('add', 'publish a machine image (operators; on the bus directly)', (a) => storeOptions(a)
+      .option('name', { type: 'string', demandOption: true })
+      .option('location', { type: 'string', demandOption: true, describe: 'qcow2/raw base image, or the kernel for --format kernel' })
+      .option('format', { type: 'string', choices: ['qcow2', 'raw', 'kernel'], default: 'qcow2' })
+      .option('initrd', { type: 'string' })
+      .option('cmdline', { type: 'string', describe: 'kernel command line (kernel images; default console=ttyS0)' })
+      .option('arch', { type: 'string', default: 'x86_64' }),
+    async (a) => withStore(a, async (s) => {
+      const body: Record<string, unknown> = { name: a.name, imageLocation: a.location, format: a.format, cpuArch: a.arch };
+      if (a.format === 'kernel') { body.initrd = a.initrd ?? null; body.kernelCmdline = a.cmdline ?? 'console=ttyS0'; }
+      const { name, doc } = parseImageBody(body, 'image');
+      const it = await s.catalog.create('machineImage', name, null, { ...doc });
+      process.stdout.write(`machine image ${a.name}: ${it.id}\n`);
+    }));
+}
+
 export function adminCommands<T>(y: Argv<T>): Argv<T> {
   return quotaCommands(y)
     .command('schema <action>', 'bus schema', (a) => storeOptions(a).positional('action', { choices: ['migrate'] as const, demandOption: true }),
@@ -57,20 +79,6 @@ export function adminCommands<T>(y: Argv<T>): Argv<T> {
       const { name, doc } = parseConfigBody({ name: a.name, cpu: positiveInt(a.cpu, '--cpu'), memory: positiveInt(a['memory-mib'], '--memory-mib') * 1024, cpuArch: a.arch }, 'config');
       const it = await s.catalog.create('machineConfig', name, null, { ...doc });
       process.stdout.write(`machine configuration ${a.name}: ${it.id}\n`);
-    }))
-    .command('image add', 'publish a machine image', (a) => storeOptions(a)
-      .option('name', { type: 'string', demandOption: true })
-      .option('location', { type: 'string', demandOption: true, describe: 'qcow2/raw base image, or the kernel for --format kernel' })
-      .option('format', { type: 'string', choices: ['qcow2', 'raw', 'kernel'], default: 'qcow2' })
-      .option('initrd', { type: 'string' })
-      .option('cmdline', { type: 'string', describe: 'kernel command line (kernel images; default console=ttyS0)' })
-      .option('arch', { type: 'string', default: 'x86_64' }),
-    async (a) => withStore(a, async (s) => {
-      const body: Record<string, unknown> = { name: a.name, imageLocation: a.location, format: a.format, cpuArch: a.arch };
-      if (a.format === 'kernel') { body.initrd = a.initrd ?? null; body.kernelCmdline = a.cmdline ?? 'console=ttyS0'; }
-      const { name, doc } = parseImageBody(body, 'image');
-      const it = await s.catalog.create('machineImage', name, null, { ...doc });
-      process.stdout.write(`machine image ${a.name}: ${it.id}\n`);
     }))
     .command('host list', 'hosts, their capacity, use and liveness', (a) => storeOptions(a).option('json', { type: 'boolean', default: false }),
       async (a) => withStore(a, async (s) => {

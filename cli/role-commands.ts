@@ -60,7 +60,7 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
           const hostId = a.agents === 1 ? `${hostname()}-test` : `${hostname()}-test-${i + 1}`;
           // A private simulated host (x86_64, 16 CPUs, 64 GiB) per agent; test:///default is an i686 box.
           const uri = writeTestHost(`${dataDir}/test-hosts/${hostId}.xml`, { cpus: 16, memoryKiB: 64 * 1024 * 1024 });
-          parts.push(await startAgent(store, agentConfig({ hostId, libvirtUri: uri, workDir: `${dataDir}/agent/${hostId}` }), log, metrics));
+          parts.push(await startAgent(store, agentConfig({ hostId, libvirtUri: uri, workDir: `${dataDir}/agent/${hostId}`, imageDir: `${dataDir}/images` }), log, metrics));
         }
         process.stdout.write([
           '',
@@ -109,6 +109,7 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
       .option('libvirt-uri', { type: 'string', default: 'qemu:///system' })
       .option('label', { type: 'array', string: true, default: [] as string[], describe: 'host label key=value (repeatable)' })
       .option('work-dir', { type: 'string', describe: 'overlay disks, save files, console logs (default ~/.skybus/agent/<host>)' })
+      .option('image-dir', { type: 'string', describe: 'where captured images are written (default ~/.skybus/images); every host that may run machines from them must reach the same path' })
       .option('orphan-policy', { type: 'string', choices: ['report', 'destroy'], default: 'report', describe: 'what to do with Skybus domains that have no machine' })
       .option('interval-ms', { type: 'number', default: 1000 })
       .option('stop-grace-ms', { type: 'number', default: 30000, describe: 'graceful shutdown time before a forced stop' }),
@@ -120,7 +121,7 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
         labels[k] = v.join('=');
       }
       const cfg = agentConfig({
-        hostId: a['host-id'], libvirtUri: a['libvirt-uri'], labels, workDir: a['work-dir'], orphanPolicy: a['orphan-policy'] as 'report' | 'destroy',
+        hostId: a['host-id'], libvirtUri: a['libvirt-uri'], labels, workDir: a['work-dir'], imageDir: a['image-dir'], orphanPolicy: a['orphan-policy'] as 'report' | 'destroy',
         intervalMs: a['interval-ms'], stopGraceMs: a['stop-grace-ms'],
       });
       const log = createLogger();

@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { isSkybusError } from '../errors/registry.js';
 import { credentialCommands } from './credential-commands.js';
 import { keyCommands } from './key-commands.js';
+import { imageCommands } from './image-commands.js';
 import { machineCommands } from './machine-commands.js';
 import { networkCommands } from './network-commands.js';
 import { adminCommands } from './admin-commands.js';
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   cli = adminCommands(cli);
   cli = auditCommands(cli);
   cli = machineCommands(cli);
+  cli = imageCommands(cli);
   cli = keyCommands(cli);
   cli = credentialCommands(cli);
   cli = networkCommands(cli);

@@ -9,6 +9,7 @@ import { isAdmin } from './auth/authenticator.js';
 import {
   checkText, hrefId, optBase64, optEnum, optObject, optString, optStringMap, rejectUnknownFields, reqInt, type Body,
 } from './body-fields.js';
+import type { ImageCondition } from './captured-image.js';
 import { memberUrl, resourceUri, type CollectionName } from './cimi/uris.js';
 
 export const USER_DATA_MAX_BYTES = 64 * 1024;
@@ -119,21 +120,40 @@ export const CATALOG_TYPES: Record<string, string> = {
   machineConfig: 'MachineConfiguration', machineImage: 'MachineImage', machineTemplate: 'MachineTemplate', credential: 'Credential',
 };
 
-/** The CIMI representation of a catalog item; `namedByTemplate`: a template names it, so it cannot be deleted now. */
-export function catalogView(item: CatalogItem, base: string, who: Principal, namedByTemplate = false): Record<string, unknown> {
+/** Who may delete an item: admins the published ones and their own tenant's; a tenant its own captured images. */
+export function mayDelete(item: CatalogItem, who: Principal): boolean {
+  if (item.kind === 'machineImage' && item.tenant !== null && item.tenant === who.tenant) return true;
+  return isAdmin(who) && (item.tenant === null || item.tenant === who.tenant);
+}
+
+/**
+ * The CIMI representation of a catalog item. `image`: a MachineImage's state (captured-image.ts;
+ * absent: AVAILABLE, an admin-published image). `namedByTemplate`: a template names it, so it cannot
+ * be deleted now (no delete operation is advertised).
+ */
+export function catalogView(item: CatalogItem, base: string, who: Principal, image?: ImageCondition, namedByTemplate = false): Record<string, unknown> {
   const coll = CATALOG_COLLECTIONS[item.kind]!;
   const id = memberUrl(base, coll, item.id);
   const b = item.body;
-  const canDelete = isAdmin(who) && (item.tenant === null || item.tenant === who.tenant) && !namedByTemplate;
+  const canDelete = mayDelete(item, who) && !namedByTemplate;
   const view: Record<string, unknown> = {
     resourceURI: resourceUri(CATALOG_TYPES[item.kind]), id, name: item.name, description: b.description ?? '',
     created: new Date(item.created).toISOString(), updated: new Date(item.updated).toISOString(), properties: b.properties ?? {},
   };
   if (item.kind === 'machineConfig') Object.assign(view, { cpu: b.cpu, memory: b.memory, cpuArch: b.cpuArch, disks: b.disks });
   if (item.kind === 'machineImage') {
-    Object.assign(view, { state: 'AVAILABLE', type: 'IMAGE', imageLocation: b.imageLocation, format: b.format, cpuArch: b.cpuArch });
+    const location = item.status?.location ?? b.imageLocation;
+    Object.assign(view, { state: image?.state ?? 'AVAILABLE', type: 'IMAGE', format: b.format, cpuArch: b.cpuArch });
+    if (location) view.imageLocation = location;
     if (b.initrd) view.initrd = b.initrd;
     if (b.kernelCmdline) view.kernelCmdline = b.kernelCmdline;
+    // Skybus extensions for captured images (docs/capture.md).
+    const src = b.captured as { machine?: string } | undefined;
+    if (src?.machine) view.capturedFrom = { href: memberUrl(base, 'machines', src.machine) };
+    if (item.status?.disk) view.disk = item.status.disk;
+    if (item.status?.virtualSizeKiB) view.diskCapacity = item.status.virtualSizeKiB;
+    if (image?.error) view.statusMessage = image.error;
+    if (item.tenant !== null) view.visibility = 'tenant';
   }
   if (item.kind === 'machineTemplate') {
     Object.assign(view, {

@@ -6,9 +6,14 @@
  * generation supersedes this one, so its error is final for this job); otherwise QUEUED before
  * placement and RUNNING after, with placement's reason as the message. The frontend writes a changed
  * job back (it is the Job's only writer).
+ *
+ * A capture job targets the new MachineImage instead (docs/capture.md): SUCCESS once the image is
+ * AVAILABLE, FAILED when it is in ERROR (the agent's reason, or its machine deleted first), STOPPED
+ * when the image itself was deleted first, RUNNING while the copy is still to be done.
  */
 import type { BusStore } from '../schema/bus-store.js';
 import type { Job, JobState, Machine } from '../schema/types.js';
+import { imageCondition, type ImageCondition } from './captured-image.js';
 import { tenantPlacementSummary } from './machine-view.js';
 
 export interface Settlement { state: JobState; statusMessage: string; progress: number; returnCode: number }
@@ -40,6 +45,15 @@ export function settle(job: Job, m: Machine | null): Settlement {
   return { state: 'RUNNING', statusMessage: `on host, waiting for generation ${job.targetGeneration} (observed ${s.observedGeneration})`, progress: 50, returnCode: 0 };
 }
 
+/** A capture job's state given its image now (null: the image's row is gone). Pure. */
+export function settleCapture(job: Job, image: ImageCondition | null): Settlement {
+  if (isTerminal(job.state)) return { state: job.state, statusMessage: job.statusMessage, progress: job.progress, returnCode: job.returnCode };
+  if (image === null) return { state: 'STOPPED', statusMessage: 'the image was deleted before the capture completed', progress: 100, returnCode: 0 };
+  if (image.state === 'AVAILABLE') return { state: 'SUCCESS', statusMessage: 'image AVAILABLE', progress: 100, returnCode: 0 };
+  if (image.state === 'ERROR') return { state: 'FAILED', statusMessage: image.error ?? 'capture failed', progress: 100, returnCode: 1 };
+  return { state: 'RUNNING', statusMessage: 'waiting for the host to copy the machine\'s disk', progress: 50, returnCode: 0 };
+}
+
 /**
  * Why the job cannot be stopped now (null: it can). Pure, on a settled job: only a create still
  * QUEUED (its machine not placed) can be cancelled — the machine is then deleted before placement.
@@ -54,8 +68,13 @@ export function stopRefusal(job: Job): string | null {
 /** Reads the job's machine, settles the job, writes it back when it changed. */
 export async function settleJob(store: BusStore, job: Job, now = Date.now()): Promise<Job> {
   if (isTerminal(job.state)) return job;
-  const m = job.targetType === 'Machine' ? await store.machines.get(job.targetId) : null;
-  const s = settle(job, m);
+  let s: Settlement;
+  if (job.targetType === 'MachineImage') {
+    const item = await store.catalog.get('machineImage', job.targetId);
+    s = settleCapture(job, item ? await imageCondition(store, item) : null);
+  } else {
+    s = settle(job, job.targetType === 'Machine' ? await store.machines.get(job.targetId) : null);
+  }
   if (s.state === job.state && s.statusMessage === job.statusMessage && s.progress === job.progress && s.returnCode === job.returnCode) return job;
   // Only a terminal outcome is written back: progress is derived on every read anyway, and a reader
   // working from an older view can then never overwrite a finished job with RUNNING.

@@ -6,7 +6,7 @@
 import { ForbiddenError, ValidationError } from '../errors/registry.js';
 import type { BusStore } from '../schema/bus-store.js';
 import { newId } from '../schema/ids.js';
-import type { MachineSpec } from '../schema/types.js';
+import type { DiskSpec, MachineSpec } from '../schema/types.js';
 import { isAdmin, type Principal } from './auth/authenticator.js';
 import { hrefId, optBase64, optEnum, optObject, optStringMap, rejectUnknownFields, type Body } from './body-fields.js';
 import {
@@ -14,6 +14,7 @@ import {
   type ConfigDoc, type ImageDoc, type InitialState, type TemplateDoc,
 } from './catalog-bodies.js';
 import { findVisible } from './catalog-lookup.js';
+import { imageCondition } from './captured-image.js';
 import { KERNEL_CMDLINE_MAX_BYTES, kernelCmdline } from '../hypervisor-agent/domain-xml.js';
 import { parseCredentialTemplate } from './credential-bodies.js';
 import { guestUserData } from './nocloud-user-data.js';
@@ -100,18 +101,39 @@ function checkKernelCmdline(spec: MachineSpec, label: string): void {
   }
 }
 
-async function resolveImage(store: BusStore, who: Principal, v: Body | string, label: string): Promise<{ id: string; name: string; doc: ImageDoc }> {
+interface ResolvedImage { id: string; name: string; doc: ImageDoc; disk: { file: string; capacityKiB: number } | null }
+
+async function resolveImage(store: BusStore, who: Principal, v: Body | string, label: string): Promise<ResolvedImage> {
   if (typeof v === 'string' || v.href !== undefined) {
     const id = typeof v === 'string' ? v : hrefId(v, 'machineImages', label);
     const item = await findVisible(store, 'machineImage', id, who);
     if (!item) throw new ValidationError(`${label}: no such MachineImage`, { field: label });
-    return { id: item.id, name: item.name, doc: item.body as unknown as ImageDoc };
+    // A captured image (docs/capture.md) is usable once AVAILABLE; its files are where its agent put them.
+    const cond = await imageCondition(store, item);
+    if (cond.state !== 'AVAILABLE') {
+      throw new ValidationError(`${label}: MachineImage ${item.id} is ${cond.state}${cond.error ? ` (${cond.error})` : ''}; only an AVAILABLE image makes machines`, { field: label });
+    }
+    const doc = { ...(item.body as unknown as ImageDoc) };
+    const st = item.status;
+    if (st?.location) doc.imageLocation = st.location;
+    const disk = st?.disk ? { file: st.disk, capacityKiB: st.virtualSizeKiB ?? 0 } : null;
+    return { id: item.id, name: item.name, doc, disk };
   }
   // An inline image names a file on the hypervisor host: only operators may do that, or a tenant
   // could boot a guest from any file there (another machine's disk, a block device).
   if (!isAdmin(who)) throw new ForbiddenError(`${label}: only administrators may give an image inline; refer to a MachineImage by href`);
   const { name, doc } = parseImageBody(v, label);
-  return { id: newId(), name, doc };
+  return { id: newId(), name, doc, disk: null };
+}
+
+/**
+ * A captured kernel image's disk becomes the machine's first disk (a qcow2 overlay on it, at least
+ * as large as the captured disk); the configuration's first disk, if any, gives way to it.
+ */
+function withImageDisk(disks: DiskSpec[], disk: ResolvedImage['disk']): DiskSpec[] {
+  if (!disk) return disks;
+  const first: DiskSpec = { capacityKiB: Math.max(disk.capacityKiB, disks[0]?.capacityKiB ?? 0, 1), format: 'qcow2', source: disk.file };
+  return [first, ...disks.slice(1)];
 }
 
 export async function resolveMachineCreate(store: BusStore, who: Principal, body: Body, bounds: CreateBounds): Promise<ResolvedCreate> {
@@ -153,8 +175,9 @@ export async function resolveMachineCreate(store: BusStore, who: Principal, body
     image: {
       id: image.id, name: image.name, format: image.doc.format, location: image.doc.imageLocation,
       initrd: image.doc.initrd ?? null, cmdline: image.doc.kernelCmdline ?? null, cpuArch: image.doc.cpuArch,
+      ...(image.disk ? { disk: image.disk.file } : {}),
     },
-    disks: config.disks.map((d) => ({ capacityKiB: d.capacity, format: d.format })),
+    disks: withImageDisk(config.disks.map((d) => ({ capacityKiB: d.capacity, format: d.format })), image.disk),
     userData: null,
     requirements,
   };

@@ -4,7 +4,7 @@
  */
 import type { DesiredState, Machine, MachineState } from '../schema/types.js';
 import { isAdmin, type Principal } from './auth/authenticator.js';
-import { actionUri, memberUrl, resourceUri } from './cimi/uris.js';
+import { actionUri, collectionUrl, memberUrl, resourceUri } from './cimi/uris.js';
 import { subCollectionRefs } from './machine-sub-collections.js';
 
 export const MACHINE_ACTIONS = ['start', 'stop', 'restart', 'pause', 'suspend'] as const;
@@ -20,8 +20,19 @@ export function displayState(m: Machine): MachineState {
   if (!m.hostId) return 'CREATING';
   const s = m.status;
   if (s.error && s.observedGeneration === m.generation) return 'ERROR';
+  if (capturePending(m)) return 'CAPTURING';
   if (s.observedGeneration < m.generation || !s.converged) return TRANSITIONAL[m.desiredState];
   return s.state;
+}
+
+/** A capture was asked (spec.capture) and the agent has not finished it yet (docs/capture.md). */
+export function capturePending(m: Machine): boolean {
+  return !!m.spec.capture && m.spec.capture.imageId !== (m.status.lastCapture ?? null);
+}
+
+/** The machine has a disk a capture can copy: a disk image's root, or a kernel machine's first data disk. */
+export function hasCapturableDisk(m: Machine): boolean {
+  return m.spec.image !== null && (m.spec.image.format !== 'kernel' || m.spec.disks.length > 0);
 }
 
 /** Which desired states allow each action, and what it changes to (docs/lifecycle.md). */
@@ -39,13 +50,14 @@ export function actionAllowed(m: Machine, action: MachineAction | 'delete'): boo
 }
 
 /**
- * Operations advertised: exactly what the action route would accept now (ACTION_RULES on the desired
- * state, the same check applyAction makes), so a client never follows an operation into a 409 and
+ * Operations advertised: exactly what the action routes would accept now (ACTION_RULES on the desired
+ * state, the same check applyAction makes; capture as captureRefusal in machine-capture.ts: a STARTED
+ * or STOPPED machine with a disk to copy), so a client never follows an operation into a 409 and
  * never lacks one that would work. `edit` is accepted until the machine is being deleted.
- * (`state`, the displayed state, is kept for callers that advertise by it, e.g. capture.)
  */
-export function operationsFor(_state: MachineState, m: Machine): (MachineAction | 'delete' | 'edit')[] {
-  const ops: (MachineAction | 'delete' | 'edit')[] = MACHINE_ACTIONS.filter((a) => actionAllowed(m, a));
+export function operationsFor(state: MachineState, m: Machine): (MachineAction | 'capture' | 'delete' | 'edit')[] {
+  const ops: (MachineAction | 'capture' | 'delete' | 'edit')[] = MACHINE_ACTIONS.filter((a) => actionAllowed(m, a));
+  if ((state === 'STARTED' || state === 'STOPPED') && hasCapturableDisk(m)) ops.push('capture');
   if (actionAllowed(m, 'delete')) ops.push('delete');
   if (m.desiredState !== 'DELETED') ops.push('edit');
   return ops;
@@ -63,7 +75,8 @@ export function machineView(m: Machine, base: string, who: Principal): Record<st
   const state = displayState(m);
   const operations = operationsFor(state, m).map((op) => (op === 'delete' || op === 'edit'
     ? { rel: op, href: id }
-    : { rel: actionUri(op), href: `${id}/${op}` }));
+    // CIMI: capture's href is the MachineImage collection (POST a MachineImage naming this machine).
+    : { rel: actionUri(op), href: op === 'capture' ? collectionUrl(base, 'machineImages') : `${id}/${op}` }));
   const view: Record<string, unknown> = {
     resourceURI: resourceUri('Machine'),
     id,

@@ -21,6 +21,14 @@ export interface AgentConfig {
   orphanPolicy: OrphanPolicy;
   /** Overlay disks, save files and console logs live here. */
   workDir: string;
+  /**
+   * Captured machine images are written here (docs/capture.md): `<image id>.qcow2`. Machines made
+   * from them are backed by these files, so every host that may run such a machine must reach the
+   * same path (shared storage, or the same directory on one box). Default ~/.skybus/images.
+   */
+  imageDir: string;
+  /** The longest a disk copy (qemu-img convert) of a capture may take. */
+  captureTimeoutMs: number;
   /** A monitoring sample per machine every metricsEveryMs. */
   metricsEveryMs: number;
   /** One accounting record per machine per aligned period of this many seconds. */
@@ -60,6 +68,8 @@ export function agentConfig(input: AgentConfigInput = {}): AgentConfig {
   if (orphanPolicy !== 'report' && orphanPolicy !== 'destroy') throw new ConfigError(`orphanPolicy must be 'report' or 'destroy' (got '${String(orphanPolicy)}')`);
   const workDir = input.workDir ?? join(homedir(), '.skybus', 'agent', hostId);
   if (typeof workDir !== 'string' || !isAbsolute(workDir)) throw new ConfigError(`workDir must be an absolute path (got '${String(workDir)}')`);
+  const imageDir = input.imageDir ?? join(homedir(), '.skybus', 'images');
+  if (typeof imageDir !== 'string' || !isAbsolute(imageDir)) throw new ConfigError(`imageDir must be an absolute path (got '${String(imageDir)}')`);
   const domainPrefix = input.domainPrefix ?? 'skybus-';
   if (typeof domainPrefix !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/.test(domainPrefix)) throw new ConfigError(`domainPrefix must be 1-32 letters, digits, dot, dash or underscore (got '${String(domainPrefix)}')`);
   const labels = input.labels ?? {};
@@ -76,6 +86,8 @@ export function agentConfig(input: AgentConfigInput = {}): AgentConfig {
     stopGraceMs: positiveInt(input.stopGraceMs ?? 30_000, 'stopGraceMs', 0),
     orphanPolicy,
     workDir,
+    imageDir,
+    captureTimeoutMs: positiveInt(input.captureTimeoutMs ?? 30 * 60_000, 'captureTimeoutMs', 1000),
     metricsEveryMs: positiveInt(input.metricsEveryMs ?? 10_000, 'metricsEveryMs', 10),
     accountingPeriodSeconds: positiveInt(input.accountingPeriodSeconds ?? 300, 'accountingPeriodSeconds'),
     domainPrefix,

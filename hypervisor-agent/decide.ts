@@ -27,6 +27,8 @@ export type Action =
   | 'discardSave'
   /** destroy + start (the binding has no reboot) */
   | 'restart'
+  /** copy the machine's disk into the image spec.capture names (disk-capture.ts; docs/capture.md) */
+  | 'capture'
   /** destroy + undefine + remove the machine's files */
   | 'delete'
   /** release the host claim, status DELETED, purge the rows */
@@ -46,6 +48,8 @@ export interface MachineMemory {
   shutdownRequestedAt: number | null;
   /** The highest restartSeq already honoured (restart done, or made moot by a fresh start). */
   restartedSeq: number;
+  /** The image of the last capture finished (seeded from status.lastCapture). */
+  capturedImageId?: string | null;
 }
 
 export interface DecideInput {
@@ -94,7 +98,23 @@ function graceOver(mem: MachineMemory, now: number, grace: number): boolean {
   return mem.shutdownRequestedAt !== null && now - mem.shutdownRequestedAt >= grace;
 }
 
+/** A capture is asked that this host has not done yet. */
+export function capturePendingOn(d: HostMachine, mem: MachineMemory): boolean {
+  return !!d.spec.capture && d.spec.capture.imageId !== (mem.capturedImageId ?? null);
+}
+
+/**
+ * The next action: first bring the domain to its desired state; once it is there (converged), a
+ * pending capture. A machine being deleted is never captured (its image ends in ERROR).
+ */
 export function decide(inp: DecideInput): Action {
+  const a = decideState(inp);
+  const { desired: d, observed: o, memory: mem } = inp;
+  if (a === 'none' && d && d.desiredState !== 'DELETED' && capturePendingOn(d, mem) && isConverged(d, o, mem)) return 'capture';
+  return a;
+}
+
+function decideState(inp: DecideInput): Action {
   const { desired: d, observed: o, memory: mem, now, stopGraceMs } = inp;
   if (!d) return o ? 'orphan' : 'none';
   if (d.desiredState === 'DELETED') return o ? 'delete' : 'finishDelete';
@@ -140,6 +160,7 @@ export function rememberAfter(action: Action, d: HostMachine | null, mem: Machin
   const next = { ...mem };
   if (action === 'shutdown') next.shutdownRequestedAt = now;
   if (action === 'destroy' || action === 'delete') next.shutdownRequestedAt = null;
+  if (action === 'capture' && d?.spec.capture) next.capturedImageId = d.spec.capture.imageId;
   // A fresh boot honours every restart asked so far.
   if (d && (action === 'create' || action === 'start' || action === 'restore' || action === 'restart')) {
     next.restartedSeq = Math.max(next.restartedSeq, d.restartSeq);

@@ -43,7 +43,15 @@ export async function prepareMachineFiles(m: HostMachine, workDir: string, domai
     const file = p.extraDisks[i]!;
     if (await exists(file)) continue;
     const bin = await qemuImg();
-    await run(bin, ['create', '-f', diskFormat(disks[i]!.format), file, `${Math.max(1, Math.floor(disks[i]!.capacityKiB))}K`], { timeout: 60_000 });
+    const size = `${Math.max(1, Math.floor(disks[i]!.capacityKiB))}K`;
+    const source = disks[i]!.source;
+    if (source) {
+      // A captured image's disk (docs/capture.md): this machine's disk is a qcow2 overlay on it.
+      if (!(await exists(source))) throw new Error(`disk ${i + 1}'s image file ${source} is not on this host (images must be on storage every host reaches)`);
+      await run(bin, ['create', '-f', 'qcow2', '-F', 'qcow2', '-b', source, file, size], { timeout: 60_000 });
+    } else {
+      await run(bin, ['create', '-f', diskFormat(disks[i]!.format), file, size], { timeout: 60_000 });
+    }
   }
 }
 

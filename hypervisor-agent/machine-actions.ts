@@ -1,4 +1,7 @@
-/** Carrying out one decided action on libvirt and the machine's files (finishDelete, on the bus, is machine-sync's). */
+/**
+ * Carrying out one decided action on libvirt and the machine's files (finishDelete, on the bus, and
+ * capture, which writes the image's status, are machine-sync's: disk-capture.ts).
+ */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import type { HostMachine } from '../schema/types.js';
 import type { AgentConfig } from './config.js';
@@ -7,7 +10,7 @@ import { prepareMachineFiles, removeMachineFiles, removeSaveFile } from './disks
 import { buildDomainXml, machinePaths } from './domain-xml.js';
 import type { LibvirtHost } from './libvirt-host.js';
 
-export type LibvirtAction = Exclude<Action, 'finishDelete'>;
+export type LibvirtAction = Exclude<Action, 'finishDelete' | 'capture'>;
 
 export async function takeAction(action: LibvirtAction, m: HostMachine, host: LibvirtHost, config: AgentConfig): Promise<void> {
   const id = m.machineId;

@@ -19,6 +19,7 @@ import {
   decide, isConverged, observedState, rememberAfter, settleMemory,
   type Action, type MachineMemory, type Observed,
 } from './decide.js';
+import { captureDisk } from './disk-capture.js';
 import { hasSaveFile } from './disks.js';
 import type { DomainIndex } from './domain-index.js';
 import { domainTypeFor } from './config.js';
@@ -185,8 +186,15 @@ export class MachineSync {
     return false;
   }
 
-  private act(action: Action, m: HostMachine, log: Logger): Promise<void> {
+  private async act(action: Action, m: HostMachine, log: Logger): Promise<void> {
     if (action === 'finishDelete') return this.finishDelete(m, log);
+    if (action === 'capture') {
+      const out = await captureDisk(m, this.d.host, this.d.config, this.d.store, this.d.now);
+      const what = { imageId: m.spec.capture?.imageId, state: out.state, file: out.disk ?? out.location, error: out.error };
+      if (out.state === 'AVAILABLE') log.info(what, 'machine captured');
+      else log.warn(what, 'capture failed; the image is in ERROR');
+      return;
+    }
     return takeAction(action, m, this.d.host, this.d.config);
   }
 
@@ -200,6 +208,7 @@ export class MachineSync {
     l = {
       shutdownRequestedAt: null,
       restartedSeq: mine ? st.observedRestartSeq : 0,
+      capturedImageId: mine ? st.lastCapture ?? null : null,
       error: mine ? st.error : null,
       lastState: mine ? st.state : null,
       // An error on the bus was recorded as an event when it was written: a restarted agent that
@@ -247,7 +256,7 @@ export class MachineSync {
   private async writeStatus(m: HostMachine, l: MachineLocal, state: MachineState, converged: boolean, report: CycleReport): Promise<void> {
     const status: MachineStatus = {
       state, observedGeneration: m.generation, observedRestartSeq: l.restartedSeq, converged, error: l.error,
-      hostId: this.d.config.hostId, updatedAt: this.d.now(),
+      hostId: this.d.config.hostId, updatedAt: this.d.now(), lastCapture: l.capturedImageId ?? null,
     };
     const specNics = m.spec.networkInterfaces ?? [];
     if (specNics.length > 0) status.networkInterfaces = l.nics ?? specNics.map((n) => ({ network: n.network, macAddress: null, addresses: [] }));

@@ -2,7 +2,7 @@
 
 export const MACHINE_STATES = [
   'CREATING', 'STARTING', 'STARTED', 'STOPPING', 'STOPPED', 'PAUSING', 'PAUSED',
-  'SUSPENDING', 'SUSPENDED', 'DELETING', 'DELETED', 'ERROR',
+  'SUSPENDING', 'SUSPENDED', 'CAPTURING', 'DELETING', 'DELETED', 'ERROR',
 ] as const;
 export type MachineState = (typeof MACHINE_STATES)[number];
 
@@ -18,6 +18,24 @@ export interface ImageRef {
   initrd: string | null;
   cmdline: string | null;
   cpuArch: string;
+  /**
+   * A captured kernel-format image's disk (docs/capture.md): the machine's first disk is made as an
+   * overlay on this file. Absent on other images.
+   */
+  disk?: string | null;
+}
+
+/** One disk of a machine: an empty one, or (source set) a qcow2 overlay on a captured image's disk. */
+export interface DiskSpec {
+  capacityKiB: number;
+  format: string;
+  source?: string | null;
+}
+
+/** A capture asked by the frontend (docs/capture.md): the agent copies the disk into this image. */
+export interface CaptureRequest {
+  imageId: string;
+  requestedAt: number;
 }
 
 export interface MachineSpec {
@@ -25,13 +43,15 @@ export interface MachineSpec {
   memoryKiB: number;
   cpuArch: string;
   image: ImageRef | null;
-  disks: { capacityKiB: number; format: string }[];
+  disks: DiskSpec[];
   /** base64 */
   userData: string | null;
   /** Host labels the machine requires (all must match). */
   requirements: Record<string, string>;
   /** Its network interfaces, in order (docs/networks.md); absent on older rows and machines without any. */
   networkInterfaces?: NicSpec[];
+  /** The latest capture asked (absent: never); done once status.lastCapture names its image. */
+  capture?: CaptureRequest | null;
 }
 
 /** A group of hosts (all of whose labels match) and the libvirt network a machine there attaches to. */
@@ -91,6 +111,8 @@ export interface MachineStatus {
   updatedAt: number;
   /** The machine's interfaces as the agent last saw them (absent: no interfaces, or not seen yet). */
   networkInterfaces?: NicStatus[];
+  /** The image of the last capture this host's agent finished (AVAILABLE or ERROR); absent: none. */
+  lastCapture?: string | null;
 }
 
 export interface Machine {
@@ -236,6 +258,22 @@ export interface CatalogItem {
   body: Record<string, unknown>;
   created: number;
   updated: number;
+  /** machineImage only: what the agent wrote once a capture ended (null: not captured, or under way). */
+  status?: ImageStatus | null;
+}
+
+/** The agent's outcome of a capture (docs/capture.md), kept beside the image's catalog row. */
+export interface ImageStatus {
+  state: 'AVAILABLE' | 'ERROR';
+  /** qcow2 images: the captured disk file. Kernel images: their kernel (unchanged). */
+  location: string | null;
+  /** Kernel images: the captured disk file (the machine's first data disk). */
+  disk: string | null;
+  /** The captured disk's virtual size. */
+  virtualSizeKiB: number | null;
+  error: string | null;
+  hostId: string;
+  updatedAt: number;
 }
 
 export interface ServiceInstance {

@@ -7,6 +7,9 @@
  *   DELETE /machines/:id             -> 202, CIMI-Job-URI, Job body
  *   POST   /machines/:id             Action body -> 202, CIMI-Job-URI, Job body
  *   POST   /machines/:id/:action     Action body (optional) -> 202, CIMI-Job-URI, Job body
+ *   POST   /machines/:id/capture     Action capture (name, description, properties optional) ->
+ *                                    202, Location (the new MachineImage), CIMI-Job-URI, Job body;
+ *                                    the advertised capture href is POST /machineImages (catalog.ts)
  */
 import { Router, type Request, type Response } from 'express';
 import { NotFoundError, ValidationError } from '../../errors/registry.js';
@@ -22,6 +25,11 @@ import { resolveMachineCreate } from '../machine-create.js';
 import { applyAction, createMachine, editMachine, loadMachine } from '../machine-mutations.js';
 import { expandMachineView } from '../machine-sub-collections.js';
 import { MACHINE_ACTIONS, machineView, type MachineAction } from '../machine-view.js';
+import { captureMachine } from '../machine-capture.js';
+import { commonFields } from '../catalog-bodies.js';
+import type { Body } from '../body-fields.js';
+import type { Principal } from '../auth/authenticator.js';
+import type { Machine } from '../../schema/types.js';
 import { baseUrl } from '../request-context.js';
 import type { RouteDeps } from './deps.js';
 import { defineRoute } from './route-table.js';
@@ -38,22 +46,35 @@ function lastSegment(v: string): string {
   return v.slice(start, end);
 }
 
-function parseActionName(v: unknown): MachineAction | 'delete' {
+type NamedAction = MachineAction | 'capture';
+const ACTION_NAMES: readonly string[] = [...MACHINE_ACTIONS, 'capture'];
+
+function parseActionName(v: unknown): NamedAction {
   if (typeof v !== 'string' || v.length === 0) throw new ValidationError('Action.action must be a string (an action URI)', { field: 'action' });
   if (v.length > ACTION_URI_MAX) throw new ValidationError(`Action.action is longer than ${ACTION_URI_MAX} characters`, { field: 'action' });
   checkText(v, 'Action.action');
   const last = lastSegment(v).toLowerCase();
-  if (!(MACHINE_ACTIONS as readonly string[]).includes(last)) {
-    throw new ValidationError(`Action.action '${v}' is not supported; use one of ${MACHINE_ACTIONS.join(', ')}`, { field: 'action' });
+  if (!ACTION_NAMES.includes(last)) {
+    throw new ValidationError(`Action.action '${v}' is not supported; use one of ${ACTION_NAMES.join(', ')}`, { field: 'action' });
   }
-  return last as MachineAction;
+  return last as NamedAction;
 }
 
-function readAction(req: Request, required: boolean): MachineAction | 'delete' | null {
+/** The Action body (null: none given and none required); name, description, properties are for capture. */
+function readAction(req: Request, required: boolean): { action: NamedAction; body: Body } | null {
   if (!required && (!Buffer.isBuffer(req.body) || req.body.length === 0)) return null;
   const body = readCimiBody(req, 'Action');
   rejectUnknownFields(body, ['action'], 'Action');
-  return parseActionName(body.action);
+  return { action: parseActionName(body.action), body };
+}
+
+/** The Action form of capture: 202 with the Job, Location naming the new image. */
+async function captureByAction(deps: RouteDeps, req: Request, res: Response, who: Principal, m: Machine, body: Body): Promise<void> {
+  const base = baseUrl(req, deps.config);
+  const { image, job } = await captureMachine(deps.store, who, m, commonFields(body, 'Action'));
+  res.setHeader('Location', memberUrl(base, 'machineImages', image.id));
+  res.setHeader('CIMI-Job-URI', memberUrl(base, 'jobs', job.id));
+  sendCimi(req, res, 202, jobView(job, base));
 }
 
 export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
@@ -121,7 +142,8 @@ export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
       const who = principalOf(res);
       const base = baseUrl(req, config);
       const m = await loadMachine(store, req.params.id as string, who);
-      const action = readAction(req, true)!;
+      const { action, body } = readAction(req, true)!;
+      if (action === 'capture') return captureByAction(deps, req, res, who, m, body);
       const { job } = await applyAction(store, who, m, action);
       accepted(req, res, jobView(job, base));
     },
@@ -132,12 +154,13 @@ export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
       const who = principalOf(res);
       const base = baseUrl(req, config);
       const pathAction = (req.params.action as string).toLowerCase();
-      if (!(MACHINE_ACTIONS as readonly string[]).includes(pathAction)) throw new NotFoundError(`no such operation '${req.params.action as string}'`);
+      if (!ACTION_NAMES.includes(pathAction)) throw new NotFoundError(`no such operation '${req.params.action as string}'`);
       const m = await loadMachine(store, req.params.id as string, who);
-      const bodyAction = readAction(req, false);
-      if (bodyAction !== null && bodyAction !== pathAction) {
-        throw new ValidationError(`Action.action '${bodyAction}' does not match the operation '${pathAction}'`, { field: 'action' });
+      const given = readAction(req, false);
+      if (given !== null && given.action !== pathAction) {
+        throw new ValidationError(`Action.action '${given.action}' does not match the operation '${pathAction}'`, { field: 'action' });
       }
+      if (pathAction === 'capture') return captureByAction(deps, req, res, who, m, given?.body ?? {});
       const { job } = await applyAction(store, who, m, pathAction as MachineAction);
       accepted(req, res, jobView(job, base));
     },

@@ -35,8 +35,10 @@ export const ROUTE_ROLES: Readonly<Record<string, Readonly<Partial<Record<Method
   '/api/machines/:id/networkInterfaces/:memberId': { get: 'user' },
   '/api/machineConfigs': catalog,
   '/api/machineConfigs/:id': catalogItem,
-  '/api/machineImages': catalog,
-  '/api/machineImages/:id': catalogItem,
+  // Any user captures (POST naming their machine) and deletes their own captured images; the
+  // handlers require admin for everything else (routes/catalog.ts).
+  '/api/machineImages': { get: 'user', post: 'user' },
+  '/api/machineImages/:id': { get: 'user', delete: 'user' },
   '/api/machineTemplates': catalog,
   '/api/machineTemplates/:id': catalogItem,
   '/api/networks': catalog,

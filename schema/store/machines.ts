@@ -37,6 +37,8 @@ export interface SpecChange {
   name?: string;
   description?: string;
   properties?: Record<string, string>;
+  /** A new spec document (a capture request, spec.capture: frontend/machine-capture.ts). */
+  spec?: MachineSpec;
 }
 
 const NAME_MAX = 255;
@@ -145,6 +147,7 @@ export class MachineStore {
     if (change.name !== undefined) { checkText(change.name, 'name', NAME_MAX); set.name = change.name; }
     if (change.description !== undefined) { checkText(change.description, 'description', 4096); set.description = change.description; }
     if (change.properties !== undefined) set.properties = toJson(change.properties);
+    if (change.spec !== undefined) set.spec = toJson(change.spec);
     let applied: boolean;
     try {
       ({ applied } = await this.d.cas('machines', set, { if: { generation: expectedGeneration } }));

@@ -80,6 +80,12 @@ done
 for m in drivers/acpi/button.ko drivers/input/evdev.ko; do
   cp "$MODDIR/$m" "$R/lib/modules/"
 done
+# virtio-blk disks (a machine's data disks): virtio, virtio_pci and virtio_blk are modules in Debian
+# kernels too. /init loads them in dependency order before the user data runs.
+for m in drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_pci_legacy_dev.ko \
+         drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko; do
+  if [ -f "$MODDIR/$m" ]; then cp "$MODDIR/$m" "$R/lib/modules/"; fi
+done
 # An initial console before devtmpfs is mounted (needs root; /init also re-opens it).
 if [ "$(id -u)" = 0 ]; then
   mknod -m 600 "$R/dev/console" c 5 1
@@ -134,6 +140,11 @@ HOST=$(param skybus.hostname) || HOST=skybus-guest
 hostname "$HOST"
 UUID=$(cat /sys/class/dmi/id/product_uuid 2>/dev/null) || UUID=unknown
 echo "SKYBUS-GUEST-BOOTED hostname=$HOST uuid=$UUID kernel=$(uname -r) uptime=$(up)"
+
+# ---- block devices: virtio disks appear as /dev/vda, /dev/vdb, ... in probe order ----
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
+  [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
+done
 
 # ---- user data ----
 if UD=$(param skybus.userdata) && [ -n "$UD" ]; then

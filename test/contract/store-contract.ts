@@ -11,6 +11,7 @@ import { openDriver } from '../../schema/bus-store.js';
 import { newId } from '../../schema/ids.js';
 import type { MachineSpec } from '../../schema/types.js';
 import type { StoreFixture } from '../helpers/stores.js';
+import { capturedImageContract } from './captured-image-contract.js';
 import { eventsByResourceContract } from './events-by-resource-contract.js';
 import { rateUsageContract } from './rate-usage-contract.js';
 import { loginAttemptsContract } from './login-attempts-contract.js';
@@ -443,4 +444,5 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
   describe('events by resource', () => eventsByResourceContract(() => fx));
   describe('rate usage', () => rateUsageContract(() => fx));
   describe('networks', () => networksContract(() => fx));
+  describe('captured images', () => capturedImageContract(() => fx));
 }

@@ -123,6 +123,7 @@ function apply(action: Action, dom: SimDomain | null, guestObeys: boolean, orpha
     case 'restore': if (!dom?.saved || active) throw new Error('restore needs a saved, inactive domain'); return { state: dom.savedPaused ? 'paused' : 'running', saved: false, savedPaused: false };
     case 'discardSave': if (!dom) throw new Error('no domain'); return { ...dom, saved: false };
     case 'restart': if (!dom) throw new Error('no domain'); return { ...dom, state: 'running' };
+    case 'capture': if (!dom) throw new Error('no domain'); return dom;
     case 'delete': return null;
     case 'finishDelete': if (dom) throw new Error('finishDelete with a domain'); return 'purged';
     case 'orphan': return orphanDestroy ? null : dom;

@@ -44,7 +44,7 @@ describe('frontend API: job settlement and catalog', function () {
     assert.equal((await h.store.jobs.get(idOf(m.job)))?.state, 'SUCCESS');
     const shown = await as(h.app, 'alice', 'get', m.path).expect(200);
     assert.equal(shown.body.state, 'STARTED');
-    assert.deepEqual(shown.body.operations.map((o: { rel: string }) => o.rel.split('/').pop()), ['stop', 'restart', 'pause', 'suspend', 'delete', 'edit']);
+    assert.deepEqual(shown.body.operations.map((o: { rel: string }) => o.rel.split('/').pop()), ['stop', 'restart', 'pause', 'suspend', 'capture', 'delete', 'edit']);
     // terminal jobs stay settled even if the machine changes later
     await h.store.machines.setStatus(m.id, status({ error: 'boom' }));
     assert.equal((await as(h.app, 'alice', 'get', m.job)).body.state, 'SUCCESS');

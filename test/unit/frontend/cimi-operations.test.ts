@@ -48,7 +48,9 @@ describe('CIMI operations: advertised exactly when accepted, in every state', fu
     return id;
   }
 
-  function follow(rel: string, href: string): request.Test {
+  function follow(rel: string, href: string, machine?: string): request.Test {
+    // CIMI capture: POST a MachineImage naming the machine to the machineImages collection (the op's href).
+    if (rel === `${CIMI}/action/capture` && machine) return as(h.app, 'alice', 'post', path(href)).set('Content-Type', 'application/json').send({ resourceURI: `${CIMI}/MachineImage`, name: 'captured', imageLocation: { href: `/api/machines/${machine}` } });
     if (rel === 'delete') return as(h.app, 'alice', 'delete', path(href));
     if (rel === 'edit') return as(h.app, 'alice', 'put', path(href)).set('Content-Type', 'application/json').send({ name: 'edited' });
     return as(h.app, 'alice', 'post', path(href)).set('Content-Type', 'application/json').send({ resourceURI: `${CIMI}/Action`, action: rel });
@@ -72,7 +74,7 @@ describe('CIMI operations: advertised exactly when accepted, in every state', fu
         for (const op of ops) {
           const id = await machineIn(desired, situation);
           const href = op.href.replace(probe, id);
-          const res = await follow(op.rel, href);
+          const res = await follow(op.rel, href, id);
           assert.ok(res.status === 200 || res.status === 202, `${where}: advertised ${op.rel} → ${res.status} ${res.text}`);
           accepted++;
         }
@@ -99,7 +101,7 @@ describe('CIMI operations: advertised exactly when accepted, in every state', fu
   it('the body form (POST an Action to the machine itself) agrees with the advertised operations', async () => {
     const id = await machineIn('STOPPED', 'converged');
     const view = (await as(h.app, 'alice', 'get', `/api/machines/${id}`).expect(200)).body;
-    assert.deepEqual(view.operations.map((o: { rel: string }) => o.rel.split('/').pop()), ['start', 'delete', 'edit']);
+    assert.deepEqual(view.operations.map((o: { rel: string }) => o.rel.split('/').pop()), ['start', 'capture', 'delete', 'edit']);
     await as(h.app, 'alice', 'post', `/api/machines/${id}`).set('Content-Type', 'application/json').send({ resourceURI: `${CIMI}/Action`, action: `${CIMI}/action/stop` }).expect(409);
     await as(h.app, 'alice', 'post', `/api/machines/${id}`).set('Content-Type', 'application/json').send({ resourceURI: `${CIMI}/Action`, action: `${CIMI}/action/start` }).expect(202);
   });
