@@ -131,5 +131,6 @@ describe('CIMI sub-collections: a Machine\'s disks, volumes and networkInterface
     assert.equal(pathOf(log.events[0].id).startsWith(`${machine}/eventLog/events/`), true);
     await as(h.app, 'alice', 'get', `${machine}/eventLog/events/01a20867-e166-774b-a077-daa86ce705ad`).expect(404);
     await as(h.app, 'alice', 'get', `${machine}/eventLog/events/nope`).expect(404);
+    for (const edge of ['ffffffff-ffff-7fff-bfff-ffffffffffff', '00000000-0000-7000-8000-000000000000']) await as(h.app, 'alice', 'get', `${machine}/eventLog/events/${edge}`).expect(404);
   });
 });
