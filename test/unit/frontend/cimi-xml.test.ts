@@ -5,7 +5,7 @@
  * attribute, or none; one that names another type is a 400.
  */
 import assert from 'node:assert/strict';
-import { as, harness, type Harness } from './harness.js';
+import { as, harness, idOf, type Harness } from './harness.js';
 
 const CIMI = 'http://schemas.dmtf.org/cimi/1';
 
@@ -58,5 +58,24 @@ describe('CIMI XML: collections, resources, and the request variants accepted', 
     assert.equal(cfgs.machineConfigurations.length, 1);
     assert.equal(cfgs.machineConfigs, undefined);
     assert.equal(cfgs.resourceURI, `${CIMI}/MachineConfigurationCollection`, 'JSON keeps resourceURI');
+  });
+
+  it('edit: a client may PUT back the whole Machine it read (JSON or XML), changed where it means to; changing what edit cannot change is a 400', async () => {
+    const m = await as(h.app, 'alice', 'post', '/api/machines').send({ name: 'before', machineTemplate: { href: `/api/machineTemplates/${h.catalog.template}` } }).expect(202);
+    const url = new URL(m.headers.location).pathname;
+    const read = (await as(h.app, 'alice', 'get', url).expect(200)).body;
+    const put = await as(h.app, 'alice', 'put', url).send({ ...read, name: 'after', properties: { k: 'v' } }).expect(200);
+    assert.equal(put.body.name, 'after');
+    assert.deepEqual(put.body.properties, { k: 'v' });
+    const x = (await as(h.app, 'alice', 'get', url).set('Accept', 'application/xml').expect(200)).text;
+    await as(h.app, 'alice', 'put', url).set('Content-Type', 'application/xml').send(x.replace('<name>after</name>', '<name>after-xml</name>')).expect(200);
+    assert.equal((await h.store.machines.get(idOf(url)))!.name, 'after-xml');
+    const now = (await as(h.app, 'alice', 'get', url).expect(200)).body;
+    for (const [k, v] of [['cpu', 64], ['desiredState', 'STOPPED'], ['requirements', { rack: 'r9' }]] as const) {
+      const bad = await as(h.app, 'alice', 'put', url).send({ ...now, [k]: v }).expect(400);
+      assert.match(bad.body.message, new RegExp(`'${k}' cannot be changed`));
+    }
+    await as(h.app, 'alice', 'put', url).send({ ...now, id: '/api/machines/01a20867-e166-774b-a077-daa86ce705ad' }).expect(400);
+    assert.equal((await h.store.machines.get(idOf(url)))!.name, 'after-xml');
   });
 });
