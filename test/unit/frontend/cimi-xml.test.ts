@@ -32,7 +32,7 @@ describe('CIMI XML: collections, resources, and the request variants accepted', 
   });
 
   it('a resourceURI naming another type is a 400, child or attribute, nothing created', async () => {
-    for (const [child, attr] of [[`<resourceURI>${CIMI}/Machine</resourceURI>`, ''], ['', ` resourceURI="${CIMI}/VolumeCreate"`]]) {
+    for (const [child, attr] of [[`<resourceURI>${CIMI}/MachineImage</resourceURI>`, ''], ['', ` resourceURI="${CIMI}/VolumeCreate"`]]) {
       const before = (await as(h.app, 'alice', 'get', '/api/machines').expect(200)).body.count;
       const res = await as(h.app, 'alice', 'post', '/api/machines').set('Content-Type', 'application/xml').send(create(child, attr).replace('TPL', h.catalog.template)).expect(400);
       assert.match(res.body.message, /resourceURI must be http:\/\/schemas.dmtf.org\/cimi\/1\/MachineCreate/);
@@ -77,5 +77,19 @@ describe('CIMI XML: collections, resources, and the request variants accepted', 
     }
     await as(h.app, 'alice', 'put', url).send({ ...now, id: '/api/machines/01a20867-e166-774b-a077-daa86ce705ad' }).expect(400);
     assert.equal((await h.store.machines.get(idOf(url)))!.name, 'after-xml');
+  });
+
+  it('the variants the CIMI test plans send: <Machine> to create, no namespace, <MachineTemplateCreate>, <property name=...>; another type is a 400', async () => {
+    const m = await as(h.app, 'alice', 'post', '/api/machines').set('Content-Type', 'application/xml').set('Accept', 'application/json')
+      .send(`<Machine><name>plan</name><machineTemplate><initialState>STOPPED</initialState><machineConfig href="/api/machineConfigs/${h.catalog.config}"/><machineImage href="/api/machineImages/${h.catalog.image}"/></machineTemplate></Machine>`).expect(202);
+    assert.equal(m.body.id, m.headers.location);
+    assert.equal((await h.store.machines.get(idOf(m.headers.location)))!.desiredState, 'STOPPED');
+    await as(h.app, 'alice', 'post', '/api/machines').set('Content-Type', 'application/json')
+      .send({ resourceURI: `${CIMI}/Machine`, machineTemplate: { href: `/api/machineTemplates/${h.catalog.template}` } }).expect(202);
+    const t = await as(h.app, 'root', 'post', '/api/machineTemplates').set('Content-Type', 'application/xml')
+      .send(`<MachineTemplateCreate><name>t1</name><property name="foo">bar</property><machineConfig href="/api/machineConfigs/${h.catalog.config}"/><machineImage href="/api/machineImages/${h.catalog.image}"/></MachineTemplateCreate>`).expect(201);
+    assert.deepEqual(t.body.properties, { foo: 'bar' });
+    await as(h.app, 'alice', 'post', '/api/machines').set('Content-Type', 'application/xml').send(`<Volume><name>v</name></Volume>`).expect(400);
+    await as(h.app, 'alice', 'post', '/api/machines').set('Content-Type', 'application/json').send({ resourceURI: `${CIMI}/Volume`, machineTemplate: { href: `/api/machineTemplates/${h.catalog.template}` } }).expect(400);
   });
 });
