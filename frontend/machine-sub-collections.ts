@@ -5,7 +5,7 @@
  * collection and each member at its id, and `$expand` on the Machine inlines them.
  *
  * The table is the one place a sub-collection is declared: a feature that gives machines volumes or
- * network interfaces replaces its entry's `members` (and may add an `addHref`); the links, routes,
+ * network interfaces replaces its entry's `members` (and may add `canAdd`); the links, GET routes,
  * $expand, ResourceMetadata and the conformance walk follow from the table.
  */
 import type { Request } from 'express';
@@ -30,6 +30,12 @@ export interface MachineSubCollection {
   member: string;
   /** The members' representations, in order; each has an id under the collection's href. */
   members(ctx: SubCollectionContext): Promise<Record<string, unknown>[]>;
+  /**
+   * Whether the caller may add a member now (the collection then advertises `add` at its own href).
+   * Only a feature that also serves POST on the collection sets it (route-roles.ts and
+   * routes/machine-sub-collections.ts then declare and mount that POST).
+   */
+  canAdd?(ctx: SubCollectionContext): boolean;
 }
 
 export function subCollectionUrl(base: string, machineId: string, attribute: string): string {
@@ -85,7 +91,8 @@ export function subCollectionRefs(base: string, machineId: string): Record<strin
 
 /** The sub-collection as a body (inlined, first window). */
 export async function inlineSubCollection(s: MachineSubCollection, config: FrontendConfig, ctx: SubCollectionContext): Promise<Record<string, unknown>> {
-  return expandedSubCollection(config, { type: s.type, id: subCollectionUrl(ctx.base, ctx.machine.id, s.attribute), member: s.member, members: await s.members(ctx) });
+  const id = subCollectionUrl(ctx.base, ctx.machine.id, s.attribute);
+  return expandedSubCollection(config, { type: s.type, id, member: s.member, members: await s.members(ctx), addHref: s.canAdd?.(ctx) ? id : null });
 }
 
 /** Replaces the links $expand names (a comma list, or *) in a Machine view by the collections themselves. */

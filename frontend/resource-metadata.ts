@@ -21,7 +21,7 @@ interface TypeEntry {
   /** Skybus-defined types live in Skybus's namespace (their typeUri too). */
   skybus?: boolean;
   attributes: readonly ExtensionAttribute[];
-  capabilities?: readonly { name: string; value: string }[];
+  capabilities?: readonly { name: string; uri: string; description: string; value: string }[];
   /** action names (their URIs are actionUri(name)), POSTed to the resource's operation href */
   actions?: readonly string[];
 }
@@ -54,8 +54,8 @@ export const EXTENSION_ATTRIBUTES: Readonly<Record<string, readonly ExtensionAtt
   ApiKey: [a('state', 'string', true), a('prefix', 'string', true), a('expires', 'dateTime'), a('revoked', 'dateTime'), a('secret', 'string')],
 };
 
-function capability(type: string, name: string, value: string): { name: string; uri: string; value: string } {
-  return { name, uri: `${CIMI_BASE}capability/${type}/${name}`, value };
+function capability(type: string, name: string, description: string, value: string): { name: string; uri: string; description: string; value: string } {
+  return { name, uri: `${CIMI_BASE}capability/${type}/${name}`, description, value };
 }
 
 const SKYBUS_TYPES = new Set(['ApiKey', 'AuditEvent', 'Quota']);
@@ -72,7 +72,10 @@ function servedTypes(): TypeEntry[] {
     skybus: SKYBUS_TYPES.has(type),
     attributes: EXTENSION_ATTRIBUTES[type] ?? [],
     ...(type === 'Machine' ? {
-      capabilities: [capability('Machine', 'DefaultInitialState', DEFAULT_INITIAL_STATE), capability('Machine', 'InitialStates', INITIAL_STATES.join(','))],
+      capabilities: [
+        capability('Machine', 'DefaultInitialState', 'the state a new Machine reaches when the create names none', DEFAULT_INITIAL_STATE),
+        capability('Machine', 'InitialStates', 'the states a create may ask a new Machine to reach', INITIAL_STATES.join(',')),
+      ],
       actions: MACHINE_ACTIONS,
     } : {}),
     ...(type === 'Job' ? { actions: ['stop'] } : {}),

@@ -134,7 +134,8 @@ function convert(node: unknown, key: string): unknown {
       const map: Record<string, string> = {};
       for (const e of v as unknown[]) {
         const entry = e as Record<string, unknown> | string;
-        const mk = typeof entry === 'object' ? entry['@_key'] : undefined;
+        // DSP0263 writes <property key="k">; some clients write name="k".
+        const mk = typeof entry === 'object' ? entry['@_key'] ?? entry['@_name'] : undefined;
         if (typeof mk !== 'string') throw new ValidationError(`<${k}> needs a key attribute`);
         if (Object.hasOwn(map, mk)) throw new ValidationError(`<${k} key="${mk}"> appears more than once`);
         const text = typeof entry === 'object' ? entry['#text'] ?? '' : '';

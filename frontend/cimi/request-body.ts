@@ -20,12 +20,21 @@ function isXmlType(t: string): boolean {
   return t === 'application/xml' || t === 'text/xml' || /^application\/[a-z0-9.+-]*\+xml$/.test(t);
 }
 
+/**
+ * The type names a body of `type` may carry: the type itself and its Create/plain twin. Clients
+ * written from the standard's examples and test plans vary: a Machine is created with <MachineCreate>
+ * or <Machine>, a template with <MachineTemplate> or <MachineTemplateCreate>.
+ */
+function acceptedTypes(type: string): string[] {
+  return type.endsWith('Create') ? [type, type.slice(0, -'Create'.length)] : [type, `${type}Create`];
+}
+
 /** resourceURI is optional; given, its last segment must name the type (any prefix: clients vary). */
 function checkResourceUri(body: Record<string, unknown>, type: string): void {
   if (body.resourceURI === undefined) return;
   if (typeof body.resourceURI !== 'string') throw new ValidationError('resourceURI must be a string');
   const last = body.resourceURI.trim().slice(body.resourceURI.trim().lastIndexOf('/') + 1);
-  if (last !== type) throw new ValidationError(`resourceURI must be ${CIMI_BASE}${type}`);
+  if (!acceptedTypes(type).includes(last)) throw new ValidationError(`resourceURI must be ${CIMI_BASE}${type}`);
 }
 
 /**
@@ -53,7 +62,7 @@ export function readCimiBody(req: Request, type: string): Record<string, unknown
   }
   if (isXmlType(t)) {
     const { root, body } = parseCimiXml(text);
-    if (root !== type) throw new ValidationError(`the XML root element must be <${type}>, got <${root}>`);
+    if (!acceptedTypes(type).includes(root)) throw new ValidationError(`the XML root element must be <${type}>, got <${root}>`);
     checkResourceUri(body, type);
     return body;
   }

@@ -5,12 +5,18 @@
  *                                       (or *) inlines the first window of the collection
  *   GET /machines/:id/eventLog/events   EventCollection, newest first ($filter $first $last
  *                                       $orderby $select, `next` operation)
+ *   GET /machines/:id/eventLog/events/:eventId   one Event, at its id: read from the resource's
+ *                                       partition at the time its (time-ordered) id carries; the
+ *                                       caller's tenant's only, and still readable after the
+ *                                       machine is gone (like the day collection)
  * The machine must be the caller's (else 404, like a missing one); once it is deleted its log is 404
  * too, while its events stay readable in the tenant's day collection (/events?day=) until the TTL.
  * Events are shown through eventView: host identities only to admins.
  */
 import { Router, type Request, type Response } from 'express';
 import type { BusStore } from '../../schema/bus-store.js';
+import { NotFoundError } from '../../errors/registry.js';
+import { isId } from '../../schema/ids.js';
 import type { Machine } from '../../schema/types.js';
 import { principalOf, type Principal } from '../auth/authenticator.js';
 import { collectionBody, nextWindowQuery, parseCollectionQuery, runCollectionQuery, storePages } from '../cimi/collection-query.js';
@@ -79,6 +85,21 @@ export function eventLogRoutes(deps: RouteDeps, mountedAt: string): Router {
     get: async (req, res) => {
       const m = await machineOf(req, res);
       sendCimi(req, res, 200, await eventCollection(store, config, req, m, principalOf(res), baseUrl(req, config)));
+    },
+  });
+  defineRoute(r, mountedAt, '/machines/:id/eventLog/events/:eventId', {
+    get: async (req, res) => {
+      const who = principalOf(res);
+      const machineId = req.params.id as string;
+      const eventId = req.params.eventId as string;
+      const missing = () => new NotFoundError(`no event ${eventId.slice(0, 64)}`);
+      if (!isId(machineId) || !isId(eventId)) throw missing();
+      // A v7 id starts with its creation time in milliseconds (schema/ids.ts), which is the event's ts.
+      const ts = Number.parseInt(eventId.replace(/-/g, '').slice(0, 12), 16);
+      const page = await store.telemetry.eventsOfResource(machineId, { since: ts, until: ts + 1 }, { limit: 100 });
+      const e = page.items.find((x) => x.id === eventId && x.tenant === who.tenant);
+      if (!e) throw missing();
+      sendCimi(req, res, 200, eventView(e, baseUrl(req, config), who));
     },
   });
   return r;

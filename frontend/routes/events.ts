@@ -21,7 +21,8 @@ const HOST_FIELDS = new Set(['hostId', 'host', 'domain', 'holder']);
 export function eventView(e: EventRecord, base: string, who: Principal): Record<string, unknown> {
   const content = isAdmin(who) ? e.content : Object.fromEntries(Object.entries(e.content ?? {}).filter(([k]) => !HOST_FIELDS.has(k)));
   return {
-    resourceURI: resourceUri('Event'), id: `urn:skybus:event:${e.id}`, timestamp: new Date(e.ts).toISOString(),
+    // Its URL in its machine's EventLog (routes/event-logs.ts), readable until the TTL.
+    resourceURI: resourceUri('Event'), id: `${memberUrl(base, 'machines', e.resource)}/eventLog/events/${e.id}`, timestamp: new Date(e.ts).toISOString(),
     type: e.type, severity: e.severity, outcome: e.outcome, resource: memberUrl(base, 'machines', e.resource), content,
   };
 }

@@ -24,8 +24,9 @@ export function machineSubCollectionRoutes(deps: RouteDeps, mountedAt: string): 
         const who = principalOf(res);
         const machine = await loadMachine(store, req.params.id as string, who);
         const base = baseUrl(req, config);
-        const members = await s.members({ store, machine, base, who });
-        sendCimi(req, res, 200, await subCollectionBody(req, config, { type: s.type, id: subCollectionUrl(base, machine.id, s.attribute), member: s.member, members }));
+        const ctx = { store, machine, base, who };
+        const id = subCollectionUrl(base, machine.id, s.attribute);
+        sendCimi(req, res, 200, await subCollectionBody(req, config, { type: s.type, id, member: s.member, members: await s.members(ctx), addHref: s.canAdd?.(ctx) ? id : null }));
       },
     });
     defineRoute(r, mountedAt, `/machines/:id/${s.attribute}/:memberId`, {

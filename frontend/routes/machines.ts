@@ -17,6 +17,7 @@ import { principalOf } from '../auth/authenticator.js';
 import { checkText, optStringMap, rejectUnknownFields, optString } from '../body-fields.js';
 import { collectionBody, nextWindowQuery, parseCollectionQuery, runCollectionQuery, storePages } from '../cimi/collection-query.js';
 import { sendCimi } from '../cimi/negotiate.js';
+import { dropServerManaged, idNames } from '../cimi/edit-body.js';
 import { readCimiBody } from '../cimi/request-body.js';
 import { collectionUrl, memberUrl } from '../cimi/uris.js';
 import { jobView } from '../job-view.js';
@@ -35,6 +36,13 @@ import type { RouteDeps } from './deps.js';
 import { defineRoute } from './route-table.js';
 
 const STORE_PAGE = 200;
+
+/** A Machine's attributes an edit cannot change: dropped whatever their value, or when unchanged. */
+const MACHINE_EDIT = {
+  volatile: ['created', 'updated', 'state', 'generation', 'observedGeneration', 'statusMessage', 'error', 'placementReason', 'hostId', 'operations',
+    'eventLog', 'disks', 'volumes', 'networkInterfaces'],
+  fixed: ['cpu', 'memory', 'cpuArch', 'imageLocation', 'requirements', 'desiredState'],
+} as const;
 
 const ACTION_URI_MAX = 512;
 
@@ -120,9 +128,10 @@ export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
       const who = principalOf(res);
       const base = baseUrl(req, config);
       const m = await loadMachine(store, req.params.id as string, who);
-      const body = readCimiBody(req, 'Machine');
+      // A client may PUT back the whole Machine it read: what the server manages is dropped (cimi/edit-body.ts).
+      const body = dropServerManaged(readCimiBody(req, 'Machine'), machineView(m, base, who), 'Machine', MACHINE_EDIT);
       rejectUnknownFields(body, ['id'], 'Machine');
-      if (body.id !== undefined && body.id !== memberUrl(base, 'machines', m.id) && body.id !== m.id) throw new ValidationError('Machine.id does not match the URL', { field: 'id' });
+      if (body.id !== undefined && !idNames(body.id, memberUrl(base, 'machines', m.id), m.id)) throw new ValidationError('Machine.id does not match the URL', { field: 'id' });
       const change = {
         name: optString(body, 'name', 255, 'Machine.name'),
         description: optString(body, 'description', 4096, 'Machine.description', 'multiline'),

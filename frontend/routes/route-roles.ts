@@ -26,6 +26,7 @@ export const ROUTE_ROLES: Readonly<Record<string, Readonly<Partial<Record<Method
   '/api/machines/:id/:action': { post: 'user' },
   '/api/machines/:id/eventLog': { get: 'user' },
   '/api/machines/:id/eventLog/events': { get: 'user' },
+  '/api/machines/:id/eventLog/events/:eventId': { get: 'user' },
   // A Machine's sub-collections (frontend/machine-sub-collections.ts) and their members.
   '/api/machines/:id/disks': { get: 'user' },
   '/api/machines/:id/disks/:memberId': { get: 'user' },

@@ -100,8 +100,8 @@ const SPEC_TYPES = new Set([
 ]);
 const SKYBUS_TYPES = new Set(Object.values(SKYBUS_COLLECTIONS).map((c) => c.member));
 
-/** Types whose members carry a URN id rather than a URL (Skybus serves no URL per event). */
-export const URN_ID_TYPES = new Set(['Event', 'AuditEvent']);
+/** Types whose members carry a URN id rather than a URL: Skybus's audit records (docs/cimi-conformance.md). */
+export const URN_ID_TYPES = new Set(['AuditEvent']);
 
 /** Operation rels: DSP0263's own, standard link relations for paging, the CIMI action URIs. */
 const OPERATION_RELS = new Set(['add', 'edit', 'delete', 'insert', 'next', 'previous', 'first', 'last']);

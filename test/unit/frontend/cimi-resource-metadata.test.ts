@@ -49,6 +49,8 @@ describe('CIMI ResourceMetadata', function () {
     assert.equal(byName.requirements.type, 'map');
     assert.equal(byName.placementReason.required, false);
     assert.equal(byName.hostId, undefined, 'hostId is shown to admins only, so only they see it declared');
+    // What the CIMI test plans check of a capability: name, uri (unique), description, value.
+    for (const c of m.capabilities as Record<string, unknown>[]) for (const k of ['name', 'uri', 'description', 'value']) assert.equal(typeof c[k], 'string', `${String(c.name)}.${k}`);
     const caps = Object.fromEntries((m.capabilities as { uri: string; value: string }[]).map((c) => [c.uri, c.value]));
     assert.equal(caps[`${CIMI}/capability/Machine/DefaultInitialState`], 'STARTED');
     assert.equal(caps[`${CIMI}/capability/Machine/InitialStates`], INITIAL_STATES.join(','));

@@ -118,4 +118,19 @@ describe('CIMI sub-collections: a Machine\'s disks, volumes and networkInterface
     await as(h.app, 'alice', 'post', `${machine}/disks`).set('Content-Type', 'application/json').send({}).expect(405);
     await as(h.app, 'alice', 'delete', `${machine}/disks/0`).expect(405);
   });
+
+  it('an Event is readable at its id (in its machine\'s EventLog), from the day collection too; another tenant\'s is 404', async () => {
+    const day = (await as(h.app, 'alice', 'get', '/api/events').expect(200)).body;
+    assert.ok(day.events.length > 0);
+    for (const e of day.events) {
+      assert.match(pathOf(e.id), /^\/api\/machines\/[0-9a-f-]{36}\/eventLog\/events\/[0-9a-f-]{36}$/);
+      assert.deepEqual(portless((await as(h.app, 'alice', 'get', pathOf(e.id)).expect(200)).body), portless(e));
+      await as(h.app, 'bob', 'get', pathOf(e.id)).expect(404);
+    }
+    const log = (await as(h.app, 'alice', 'get', `${machine}/eventLog/events`).expect(200)).body;
+    assert.equal(pathOf(log.events[0].id).startsWith(`${machine}/eventLog/events/`), true);
+    await as(h.app, 'alice', 'get', `${machine}/eventLog/events/01a20867-e166-774b-a077-daa86ce705ad`).expect(404);
+    await as(h.app, 'alice', 'get', `${machine}/eventLog/events/nope`).expect(404);
+    for (const edge of ['ffffffff-ffff-7fff-bfff-ffffffffffff', '00000000-0000-7000-8000-000000000000']) await as(h.app, 'alice', 'get', `${machine}/eventLog/events/${edge}`).expect(404);
+  });
 });

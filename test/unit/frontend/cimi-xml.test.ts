@@ -5,7 +5,7 @@
  * attribute, or none; one that names another type is a 400.
  */
 import assert from 'node:assert/strict';
-import { as, harness, type Harness } from './harness.js';
+import { as, harness, idOf, type Harness } from './harness.js';
 
 const CIMI = 'http://schemas.dmtf.org/cimi/1';
 
@@ -32,7 +32,7 @@ describe('CIMI XML: collections, resources, and the request variants accepted', 
   });
 
   it('a resourceURI naming another type is a 400, child or attribute, nothing created', async () => {
-    for (const [child, attr] of [[`<resourceURI>${CIMI}/Machine</resourceURI>`, ''], ['', ` resourceURI="${CIMI}/VolumeCreate"`]]) {
+    for (const [child, attr] of [[`<resourceURI>${CIMI}/MachineImage</resourceURI>`, ''], ['', ` resourceURI="${CIMI}/VolumeCreate"`]]) {
       const before = (await as(h.app, 'alice', 'get', '/api/machines').expect(200)).body.count;
       const res = await as(h.app, 'alice', 'post', '/api/machines').set('Content-Type', 'application/xml').send(create(child, attr).replace('TPL', h.catalog.template)).expect(400);
       assert.match(res.body.message, /resourceURI must be http:\/\/schemas.dmtf.org\/cimi\/1\/MachineCreate/);
@@ -58,5 +58,38 @@ describe('CIMI XML: collections, resources, and the request variants accepted', 
     assert.equal(cfgs.machineConfigurations.length, 1);
     assert.equal(cfgs.machineConfigs, undefined);
     assert.equal(cfgs.resourceURI, `${CIMI}/MachineConfigurationCollection`, 'JSON keeps resourceURI');
+  });
+
+  it('edit: a client may PUT back the whole Machine it read (JSON or XML), changed where it means to; changing what edit cannot change is a 400', async () => {
+    const m = await as(h.app, 'alice', 'post', '/api/machines').send({ name: 'before', machineTemplate: { href: `/api/machineTemplates/${h.catalog.template}` } }).expect(202);
+    const url = new URL(m.headers.location).pathname;
+    const read = (await as(h.app, 'alice', 'get', url).expect(200)).body;
+    const put = await as(h.app, 'alice', 'put', url).send({ ...read, name: 'after', properties: { k: 'v' } }).expect(200);
+    assert.equal(put.body.name, 'after');
+    assert.deepEqual(put.body.properties, { k: 'v' });
+    const x = (await as(h.app, 'alice', 'get', url).set('Accept', 'application/xml').expect(200)).text;
+    await as(h.app, 'alice', 'put', url).set('Content-Type', 'application/xml').send(x.replace('<name>after</name>', '<name>after-xml</name>')).expect(200);
+    assert.equal((await h.store.machines.get(idOf(url)))!.name, 'after-xml');
+    const now = (await as(h.app, 'alice', 'get', url).expect(200)).body;
+    for (const [k, v] of [['cpu', 64], ['desiredState', 'STOPPED'], ['requirements', { rack: 'r9' }]] as const) {
+      const bad = await as(h.app, 'alice', 'put', url).send({ ...now, [k]: v }).expect(400);
+      assert.match(bad.body.message, new RegExp(`'${k}' cannot be changed`));
+    }
+    await as(h.app, 'alice', 'put', url).send({ ...now, id: '/api/machines/01a20867-e166-774b-a077-daa86ce705ad' }).expect(400);
+    assert.equal((await h.store.machines.get(idOf(url)))!.name, 'after-xml');
+  });
+
+  it('the variants the CIMI test plans send: <Machine> to create, no namespace, <MachineTemplateCreate>, <property name=...>; another type is a 400', async () => {
+    const m = await as(h.app, 'alice', 'post', '/api/machines').set('Content-Type', 'application/xml').set('Accept', 'application/json')
+      .send(`<Machine><name>plan</name><machineTemplate><initialState>STOPPED</initialState><machineConfig href="/api/machineConfigs/${h.catalog.config}"/><machineImage href="/api/machineImages/${h.catalog.image}"/></machineTemplate></Machine>`).expect(202);
+    assert.equal(m.body.id, m.headers.location);
+    assert.equal((await h.store.machines.get(idOf(m.headers.location)))!.desiredState, 'STOPPED');
+    await as(h.app, 'alice', 'post', '/api/machines').set('Content-Type', 'application/json')
+      .send({ resourceURI: `${CIMI}/Machine`, machineTemplate: { href: `/api/machineTemplates/${h.catalog.template}` } }).expect(202);
+    const t = await as(h.app, 'root', 'post', '/api/machineTemplates').set('Content-Type', 'application/xml')
+      .send(`<MachineTemplateCreate><name>t1</name><property name="foo">bar</property><machineConfig href="/api/machineConfigs/${h.catalog.config}"/><machineImage href="/api/machineImages/${h.catalog.image}"/></MachineTemplateCreate>`).expect(201);
+    assert.deepEqual(t.body.properties, { foo: 'bar' });
+    await as(h.app, 'alice', 'post', '/api/machines').set('Content-Type', 'application/xml').send(`<Volume><name>v</name></Volume>`).expect(400);
+    await as(h.app, 'alice', 'post', '/api/machines').set('Content-Type', 'application/json').send({ resourceURI: `${CIMI}/Volume`, machineTemplate: { href: `/api/machineTemplates/${h.catalog.template}` } }).expect(400);
   });
 });

@@ -95,7 +95,7 @@ describe('Credentials API', function () {
       [{ credentialTemplate: { publicKey: ed, password: 'x' } }, /^unknown field 'password' in CredentialCreate\.credentialTemplate/],
       [{ credentialTemplate: { href: '/api/credentialTemplates/1' } }, /keeps no CredentialTemplates/],
       [{ credentialTemplate: { publicKey: ed }, userName: 'root' }, /^unknown field 'userName' in CredentialCreate/],
-      [{ resourceURI: 'http://schemas.dmtf.org/cimi/1/Credential', credentialTemplate: { publicKey: ed } }, /resourceURI must be .*CredentialCreate/],
+      [{ resourceURI: 'http://schemas.dmtf.org/cimi/1/MachineCreate', credentialTemplate: { publicKey: ed } }, /resourceURI must be .*CredentialCreate/],
       [{ name: 'a\u0000b', credentialTemplate: { publicKey: ed } }, /^CredentialCreate\.name contains/],
     ];
     for (const [body, why] of cases) {

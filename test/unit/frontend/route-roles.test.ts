@@ -16,8 +16,8 @@ const MISSING = '01a20867-e166-774b-a077-daa86ce705ad';
 const CIMI = 'http://schemas.dmtf.org/cimi/1';
 
 /** A concrete path for a template, and a body that is valid for it, so only the role decides. */
-function concrete(template: string, ids: Record<string, string>): string {
-  return template.replace(':id', ids.id ?? MISSING).replace(':memberId', '0').replace(':action', 'stop').replace(':tenant', ids.tenant ?? 'acme');
+function concrete(template: string, ids: Record<string, string | undefined>): string {
+  return template.replace(':id', ids.id ?? MISSING).replace(':memberId', '0').replace(':eventId', ids.eventId ?? MISSING).replace(':action', 'stop').replace(':tenant', ids.tenant ?? 'acme');
 }
 
 function send(h: Harness, method: Method, path: string, user: string | null): request.Test {
@@ -80,6 +80,10 @@ describe('frontend: the route table', function () {
     for (const t of Object.keys(ROUTE_ROLES)) if (/^\/api\/machines\/:id\/(disks|volumes|networkInterfaces)/.test(t)) ids[t] = idOf(created.headers.location);
     // A network only one tenant may see (the store allows it; docs/networks.md).
     ids['/api/networks/:id'] = (await h.store.networks.create({ name: 'alice-secret-net', hostGroups: [{ hostLabels: {}, libvirtNetwork: 'default' }], tenant: 'acme' })).id;
+    // An event of that machine, at its URL in the machine's EventLog.
+    ids['/api/machines/:id/eventLog/events/:eventId'] = idOf(created.headers.location);
+    const events = await as(h.app, 'alice', 'get', `/api/machines/${idOf(created.headers.location)}/eventLog/events`).expect(200);
+    const eventId = idOf(events.body.events[0].id);
     // Catalog items may belong to one tenant (a tenant's own images): those are tenant-owned too.
     const cfg = await h.store.catalog.create('machineConfig', 'acme-only', 'acme', { description: '', properties: {}, cpu: 1, memory: 1048576, cpuArch: 'x86_64', disks: [] });
     const img = await h.store.catalog.create('machineImage', 'acme-only', 'acme', { description: '', properties: {}, imageLocation: '/a.qcow2', format: 'qcow2', initrd: null, kernelCmdline: null, cpuArch: 'x86_64' });
@@ -95,12 +99,12 @@ describe('frontend: the route table', function () {
     for (const { template, method } of byTenant) {
       const real = ids[template];
       assert.ok(real, `no tenant-owned id for ${template}: add one to this test`);
-      const theirs = await send(h, method, concrete(template, { id: real }), 'bob');
+      const theirs = await send(h, method, concrete(template, { id: real, eventId }), 'bob');
       const missing = await send(h, method, concrete(template, { id: MISSING }), 'bob');
       assert.equal(theirs.status, missing.status, `${method} ${template}`);
       assert.equal(theirs.status, 404, `${method} ${template}`);
       assert.deepEqual(Object.keys(theirs.body).sort(), Object.keys(missing.body).sort(), `${method} ${template}`);
-      assert.equal(theirs.body.message.replace(real, 'ID'), missing.body.message.replace(MISSING, 'ID'), `${method} ${template}`);
+      assert.equal(theirs.body.message.replaceAll(real, 'ID').replaceAll(eventId, 'ID'), missing.body.message.replaceAll(MISSING, 'ID'), `${method} ${template}`);
     }
     // Collections, counts and filters on any field never show the other tenant's members.
     for (const [coll, filter] of [['machines', "name='alice-secret'"], ['jobs', "action='create'"], ['events', "type!='x'"], ['apiKeys', "name='alice-key'"], ['credentials', "name='alice-secret-cred'"], ['networks', "name='alice-secret-net'"], ['machineConfigs', "name='acme-only'"], ['machineImages', "name='acme-only'"], ['machineTemplates', "name='acme-only'"]] as const) {
