@@ -13,6 +13,7 @@ import { MachineStore } from './store/machines.js';
 import { QuotaStore } from './store/quotas.js';
 import { ServiceStore } from './store/services.js';
 import { TelemetryStore } from './store/telemetry.js';
+import { VolumeStore } from './store/volumes.js';
 import type { TableDriver } from './table-driver.js';
 
 export class BusStore {
@@ -26,6 +27,7 @@ export class BusStore {
   readonly quotas: QuotaStore;
   readonly loginAttempts: LoginAttemptStore;
   readonly audit: AuditStore;
+  readonly volumes: VolumeStore;
 
   constructor(readonly driver: TableDriver) {
     this.machines = new MachineStore(driver);
@@ -38,6 +40,7 @@ export class BusStore {
     this.loginAttempts = new LoginAttemptStore(driver);
     this.audit = new AuditStore(driver);
     this.quotas = new QuotaStore(driver);
+    this.volumes = new VolumeStore(driver);
   }
 
   get kind(): 'embedded' | 'cassandra' { return this.driver.kind; }

@@ -19,6 +19,9 @@ export const COLLECTIONS = {
   machineTemplates: { member: 'MachineTemplate', collection: 'MachineTemplateCollection' },
   /** A tenant's own SSH public keys (docs/guest-data.md). */
   credentials: { member: 'Credential', collection: 'CredentialCollection' },
+  volumes: { member: 'Volume', collection: 'VolumeCollection' },
+  volumeConfigs: { member: 'VolumeConfiguration', collection: 'VolumeConfigurationCollection' },
+  volumeTemplates: { member: 'VolumeTemplate', collection: 'VolumeTemplateCollection' },
   jobs: { member: 'Job', collection: 'JobCollection' },
   events: { member: 'Event', collection: 'EventCollection' },
   /** Skybus extension: the caller's API keys (docs/identity.md). */

@@ -14,6 +14,7 @@ import type { StoreFixture } from '../helpers/stores.js';
 import { eventsByResourceContract } from './events-by-resource-contract.js';
 import { loginAttemptsContract } from './login-attempts-contract.js';
 import { quotaContract } from './quota-contract.js';
+import { volumesContract } from './volumes-contract.js';
 
 const spec: MachineSpec = { cpu: 1, memoryKiB: 65536, cpuArch: 'x86_64', image: null, disks: [], userData: null, requirements: {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -439,4 +440,5 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
   describe('quotas', () => quotaContract(() => fx));
   describe('login attempts', () => loginAttemptsContract(() => fx));
   describe('events by resource', () => eventsByResourceContract(() => fx));
+  describe('volumes', () => volumesContract(() => fx));
 }
