@@ -26,6 +26,9 @@ import { eventLogRoutes } from './routes/event-logs.js';
 import { eventRoutes } from './routes/events.js';
 import { jobRoutes } from './routes/jobs.js';
 import { machineRoutes } from './routes/machines.js';
+import { machineVolumeRoutes } from './routes/machine-volumes.js';
+import { volumeCatalogRoutes } from './routes/volume-catalog.js';
+import { volumeRoutes } from './routes/volumes.js';
 import { opsRoutes } from './routes/ops.js';
 import { quotaRoutes } from './routes/quotas.js';
 
@@ -61,7 +64,10 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(deps.auth.middleware());
   api.use(express.raw({ type: () => true, limit: deps.config.bodyLimitBytes }));
   api.use(eventLogRoutes(rd, API_PREFIX)); // before /machines/:id/:action (POST only, 405 for GET)
+  api.use(machineVolumeRoutes(rd, API_PREFIX)); // volumes (docs/volumes.md): before /machines/:id/:action too
   api.use(machineRoutes(rd, API_PREFIX));
+  api.use(volumeRoutes(rd, API_PREFIX));
+  api.use(volumeCatalogRoutes(rd, API_PREFIX));
   api.use(catalogRoutes(rd, API_PREFIX));
   api.use(credentialRoutes(rd, API_PREFIX));
   api.use(jobRoutes(rd, API_PREFIX));

@@ -10,6 +10,7 @@
 import type { BusStore } from '../schema/bus-store.js';
 import type { Job, JobState, Machine } from '../schema/types.js';
 import { tenantPlacementSummary } from './machine-view.js';
+import { settleVolume } from './volume-job-settlement.js';
 
 export interface Settlement { state: JobState; statusMessage: string; progress: number; returnCode: number }
 
@@ -54,8 +55,8 @@ export function stopRefusal(job: Job): string | null {
 /** Reads the job's machine, settles the job, writes it back when it changed. */
 export async function settleJob(store: BusStore, job: Job, now = Date.now()): Promise<Job> {
   if (isTerminal(job.state)) return job;
-  const m = job.targetType === 'Machine' ? await store.machines.get(job.targetId) : null;
-  const s = settle(job, m);
+  const s = job.targetType === 'Volume' ? settleVolume(job, await store.volumes.get(job.targetId)) // volumes: docs/volumes.md
+    : settle(job, job.targetType === 'Machine' ? await store.machines.get(job.targetId) : null);
   if (s.state === job.state && s.statusMessage === job.statusMessage && s.progress === job.progress && s.returnCode === job.returnCode) return job;
   // Only a terminal outcome is written back: progress is derived on every read anyway, and a reader
   // working from an older view can then never overwrite a finished job with RUNNING.

@@ -6,7 +6,7 @@ import { stopRefusal } from './job-settlement.js';
 /** A settled job's view: `stop` is offered exactly when it would be accepted (stopRefusal). */
 export function jobView(j: Job, base: string): Record<string, unknown> {
   const id = memberUrl(base, 'jobs', j.id);
-  const target = { href: memberUrl(base, 'machines', j.targetId) };
+  const target = { href: memberUrl(base, j.targetType === 'Volume' ? 'volumes' : 'machines', j.targetId) };
   return {
     resourceURI: resourceUri('Job'),
     id,
