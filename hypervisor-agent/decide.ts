@@ -32,7 +32,9 @@ export type Action =
   /** release the host claim, status DELETED, purge the rows */
   | 'finishDelete'
   /** a prefixed domain with no machine row: reported, or destroyed by policy */
-  | 'orphan';
+  | 'orphan'
+  /** define again: the volumes attached differ from the definition's (docs/volumes.md; the guest sees it from its next boot) */
+  | 'redefine';
 
 export interface Observed {
   state: DomainRunState;
@@ -54,6 +56,8 @@ export interface DecideInput {
   memory: MachineMemory;
   now: number;
   stopGraceMs: number;
+  /** The domain's definition lacks a wanted volume or holds an unwanted one (false when unknown or no domain). */
+  volumesStale?: boolean;
 }
 
 const ACTIVE: ReadonlySet<DomainRunState> = new Set(['running', 'paused', 'shuttingdown', 'pmsuspended']);
@@ -94,7 +98,14 @@ function graceOver(mem: MachineMemory, now: number, grace: number): boolean {
   return mem.shutdownRequestedAt !== null && now - mem.shutdownRequestedAt >= grace;
 }
 
+/** The lifecycle action first; with nothing else to do, a definition whose volumes are stale is redefined. */
 export function decide(inp: DecideInput): Action {
+  const action = decideLifecycle(inp);
+  if (action === 'none' && inp.volumesStale && inp.observed && inp.desired && inp.desired.desiredState !== 'DELETED') return 'redefine';
+  return action;
+}
+
+function decideLifecycle(inp: DecideInput): Action {
   const { desired: d, observed: o, memory: mem, now, stopGraceMs } = inp;
   if (!d) return o ? 'orphan' : 'none';
   if (d.desiredState === 'DELETED') return o ? 'delete' : 'finishDelete';

@@ -80,7 +80,12 @@ export interface HostMachine {
   desiredState: DesiredState;
   restartSeq: number;
   generation: number;
+  /** Agent-side only (never stored): the volumes attached to it whose files are ready (docs/volumes.md). */
+  volumes?: AttachedVolume[];
 }
+
+/** A volume in a machine's domain definition. */
+export interface AttachedVolume { volumeId: string; device: string; path: string; format: 'qcow2' | 'raw' }
 
 export interface Allocation { cpus: number; memoryKiB: number; claimId: string }
 
