@@ -9,9 +9,9 @@ import { Progress, table } from './output.js';
 const ACTIONS = ['start', 'stop', 'restart', 'pause', 'suspend'] as const;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface ApiArgs { url: string; user?: string; password?: string; json: boolean }
+export interface ApiArgs { url: string; user?: string; password?: string; json: boolean }
 
-function client(a: ApiArgs): ApiClient {
+export function client(a: ApiArgs): ApiClient {
   if (!a.user || a.password === undefined) throw new ValidationError('give --user and --password (or SKYBUS_USER and SKYBUS_PASSWORD)');
   return new ApiClient({ url: a.url, user: a.user, password: a.password });
 }
@@ -22,7 +22,7 @@ function machineUrl(a: ApiArgs, id: string): string {
   return `${a.url.replace(/\/+$/, '')}/api/machines/${id}`;
 }
 
-async function resolveRef(c: ApiClient, collection: string, key: string, nameOrId: string): Promise<string> {
+export async function resolveRef(c: ApiClient, collection: string, key: string, nameOrId: string): Promise<string> {
   const { body } = await c.call('GET', `/api/${collection}`);
   const items = (body[key] as { id: string; name?: string }[] | undefined) ?? [];
   const hit = items.find((i) => i.id.endsWith('/' + nameOrId) || i.name === nameOrId);
@@ -30,7 +30,7 @@ async function resolveRef(c: ApiClient, collection: string, key: string, nameOrI
   return hit.id;
 }
 
-async function waitForJob(c: ApiClient, jobUri: string | null, json: boolean, timeoutS: number): Promise<Record<string, unknown> | null> {
+export async function waitForJob(c: ApiClient, jobUri: string | null, json: boolean, timeoutS: number): Promise<Record<string, unknown> | null> {
   if (!jobUri) return null;
   const progress = new Progress();
   const deadline = Date.now() + timeoutS * 1000;

@@ -6,6 +6,7 @@ import { isSkybusError } from '../errors/registry.js';
 import { credentialCommands } from './credential-commands.js';
 import { keyCommands } from './key-commands.js';
 import { machineCommands } from './machine-commands.js';
+import { volumeCommands } from './volume-commands.js';
 import { adminCommands } from './admin-commands.js';
 import { auditCommands } from './audit-commands.js';
 import { roleCommands } from './role-commands.js';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   cli = adminCommands(cli);
   cli = auditCommands(cli);
   cli = machineCommands(cli);
+  cli = volumeCommands(cli);
   cli = keyCommands(cli);
   cli = credentialCommands(cli);
   await cli.help().version(false).parseAsync();
