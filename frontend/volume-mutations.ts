@@ -153,6 +153,8 @@ export async function attachVolume(store: BusStore, who: Principal, m: Machine, 
   const attachment: VolumeAttachment = { id: newId(now), machineId: m.id, device: dev, created: now };
   const ref: MachineVolumeRef = { machineId: m.id, id: attachment.id, volumeId: v.id, device: dev, created: now };
   const previous = volumeState(v);
+  // A stale attachment (its machine purged) leaves a row in that machine's partition: drop it.
+  if (v.attachment) await store.volumes.removeMachineVolume(v.attachment.machineId, v.attachment.id).catch(() => undefined);
   // The sub-collection row first: it counts only once the volume row confirms it (store/volumes.ts).
   await store.volumes.putMachineVolume(ref);
   let after: Volume;
