@@ -83,7 +83,7 @@ export class HypervisorAgent {
       store: this.store, config: this.config, host: this.host, events, log: this.log, metrics: this.metrics, now: this.now,
       onPurged: (id) => this.sampler.forget(id),
     });
-    this.volumes = new VolumeSync({ store: this.store, config: this.config, domainType: this.host.domainType, log: this.log, now: this.now });
+    this.volumes = new VolumeSync({ store: this.store, config: this.config, domainType: this.host.domainType, log: this.log, now: this.now, events });
     this.orphans = new OrphanDomains(this.config, this.host, events, this.log, this.metrics, this.now);
   }
 

@@ -18,9 +18,10 @@ import type { AgentConfig } from './config.js';
 import type { CycleReport } from './cycle-report.js';
 import { volumePath } from './domain-xml.js';
 import { errorText } from './error-text.js';
+import type { AgentEvents } from './event-log.js';
 import { ensureVolumeFile, removeVolumeFile } from './volume-files.js';
 
-interface VolumeLocal { made: boolean; error: string | null; observedGeneration: number }
+interface VolumeLocal { made: boolean; error: string | null; observedGeneration: number; reportedError: string | null }
 
 export interface VolumeSyncDeps {
   store: BusStore;
@@ -28,6 +29,8 @@ export interface VolumeSyncDeps {
   domainType: 'test' | 'qemu';
   log: Logger;
   now: () => number;
+  /** The volume's events (its made, failed and deleted moments), for the tenant's event log. */
+  events?: AgentEvents;
 }
 
 export class VolumeSync {
@@ -45,8 +48,15 @@ export class VolumeSync {
 
   private localFor(v: HostVolume): VolumeLocal {
     let l = this.local.get(v.volumeId);
-    if (!l) { l = { made: false, error: null, observedGeneration: 0 }; this.local.set(v.volumeId, l); }
+    if (!l) { l = { made: false, error: null, observedGeneration: 0, reportedError: null }; this.local.set(v.volumeId, l); }
     return l;
+  }
+
+  private async event(v: HostVolume, to: string, error: string | null): Promise<void> {
+    await this.d.events?.append({
+      tenant: v.tenant, ts: this.d.now(), type: 'state', severity: error ? 'high' : 'low', outcome: error ? 'Failure' : 'Success', resource: v.volumeId,
+      content: { resType: 'Volume', hostId: this.d.config.hostId, to, generation: v.generation, ...(error ? { error } : {}) },
+    });
   }
 
   pathOf(v: HostVolume): string {
@@ -68,6 +78,7 @@ export class VolumeSync {
           l.made = true;
           l.error = null;
           this.d.log.info({ volumeId: v.volumeId, path }, 'volume file ready');
+          await this.event(v, 'AVAILABLE', null);
         } catch (e) {
           l.error = `create failed: ${errorText(e)}`;
         }
@@ -113,7 +124,9 @@ export class VolumeSync {
     if (v.desiredState === 'DELETED') {
       // Never while a domain definition still holds the file (or one could not be read).
       if (heldBy.length > 0 || unknown) {
-        l.error = heldBy.length > 0 ? `delete waits: machine ${heldBy[0]} still has the volume in its definition` : null;
+        // Not an error: the machine's redefinition (same cycle, normally) comes first.
+        l.error = null;
+        if (heldBy.length > 0) this.d.log.debug({ volumeId: v.volumeId, machineId: heldBy[0] }, 'volume delete waits for the machine\'s definition to drop it');
       } else {
         try {
           await removeVolumeFile(path);
@@ -121,6 +134,7 @@ export class VolumeSync {
           this.local.delete(v.volumeId);
           this.written.delete(v.volumeId);
           this.d.log.info({ volumeId: v.volumeId }, 'volume deleted, file removed, rows purged');
+          await this.event(v, 'DELETED', null);
           return;
         } catch (e) {
           l.error = `delete failed: ${errorText(e)}`;
@@ -138,6 +152,9 @@ export class VolumeSync {
       applied = heldBy.length === 0 && !unknown;
     }
     if (applied || l.error) l.observedGeneration = v.generation;
+    // A failure is recorded when its text changes, not on every attempt (as for machines).
+    if (l.error && l.error !== l.reportedError) { await this.event(v, 'ERROR', l.error); this.d.log.warn({ volumeId: v.volumeId, err: l.error }, 'volume action failed'); }
+    l.reportedError = l.error;
     const status: VolumeStatus = {
       state: v.desiredState === 'DELETED' ? 'DELETING' : l.made ? 'AVAILABLE' : l.error ? 'ERROR' : 'CREATING',
       observedGeneration: l.observedGeneration, error: l.error, path: l.made ? path : null, hostId: config.hostId, updatedAt: this.d.now(),
