@@ -126,8 +126,6 @@ export class VolumeStore {
    */
   async updateSpec(id: string, expectedGeneration: number, change: VolumeChange, now = Date.now()): Promise<Volume> {
     checkId(id, 'volume id');
-    const before = await this.get(id);
-    if (!before) throw new ConflictError(`volume ${id} no longer exists`);
     const changeId = randomUUID();
     const set: Row = { id, generation: expectedGeneration + 1, updated: now, change_id: changeId };
     if (change.desiredState !== undefined) set.desired_state = change.desiredState;

@@ -1,8 +1,9 @@
 /**
  * A volume in a real guest (docs/volumes.md): libvirtd + QEMU (TCG) boot the busybox guest of
  * scripts/qemu with a volume attached through the API; the guest's user data (a #! script) writes a
- * marker onto the raw block device and prints it; the volume is detached, attached to a second
- * machine on the same host, and that guest reads the marker back. Then the volume is deleted by its
+ * marker onto the raw block device and prints it; the volume is detached, attached to a second,
+ * running machine on the same host (it reaches that guest at its next boot: a restart), and that
+ * guest reads the marker back. Then the volume is deleted by its
  * agent and its file is gone. Opt-in like real-guest.test.ts: SKYBUS_REAL_QEMU=1 (root, libvirtd up,
  * the guest built with block-device support by scripts/qemu/build-guest.sh; SKYBUS_GUEST_DIR).
  */
@@ -139,10 +140,15 @@ describe('end to end: a volume written by one real QEMU guest and read back by a
     await settled('detach from the writer', detA.headers.get('cimi-job-uri')!);
     assert.ok(readFileSync(file).subarray(0, 512).toString('latin1').startsWith(marker), 'the marker is in the volume file on the host');
 
+    // The reader runs already: attached while it runs, the volume is in its definition and reaches
+    // the guest at its next boot (here a restart), not before.
+    await action(b, 'start');
+    const before = await printed(b, /^SKYBUS-BLOCK devices=(\S*)/m, 'the reader to boot without volumes');
+    assert.equal(before[1], '');
     const attB = await call('POST', `${b}/volumes`, { volume: { href: vUrl } });
     assert.equal(attB.status, 202, JSON.stringify(attB.body));
     await settled('attach to the reader', attB.headers.get('cimi-job-uri')!);
-    await action(b, 'start');
+    await action(b, 'restart');
     const read = await printed(b, /^SKYBUS-VOL-READ (\/dev\/\S+) ([^\s]*)/m, 'the reader to read the marker');
     assert.equal(read[2], marker);
 
