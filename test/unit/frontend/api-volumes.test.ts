@@ -185,7 +185,12 @@ describe('Volumes API', function () {
     const v2 = idOf((await createVolume('alice', { volumeTemplate: { volumeConfig: { capacity: GIB } } }).expect(202)).headers.location);
     await as(h.app, 'alice', 'post', `/api/machines/${m1}/volumes`).send({ volume: { href: `/api/volumes/${v2}` }, initialLocation: 'vdc' }).expect(409);
     await as(h.app, 'alice', 'post', `/api/machines/${m1}/volumes`).send({ volume: { href: `/api/volumes/${v2}` }, initialLocation: 'sda' }).expect(400);
-    await as(h.app, 'alice', 'post', `/api/machines/${m2}/volumes`).send({ volume: { href: `/api/volumes/${v2}` } }).expect(202);
+    // XML in and out: a MachineVolume with the volume as an href attribute.
+    const xml = await as(h.app, 'alice', 'post', `/api/machines/${m2}/volumes`).set('content-type', 'application/xml').set('accept', 'application/xml')
+      .send(`<MachineVolume xmlns="${CIMI}"><volume href="/api/volumes/${v2}"/><initialLocation>vdd</initialLocation></MachineVolume>`).expect(202);
+    assert.match(xml.text, /<MachineVolume[ >][\s\S]*<initialLocation>vdd<\/initialLocation>/);
+    const xmlList = await as(h.app, 'alice', 'get', `/api/machines/${m2}/volumes`).set('accept', 'application/xml').expect(200);
+    assert.match(xmlList.text, /MachineVolumeCollection[\s\S]*<initialLocation>vdd<\/initialLocation>/);
     const cross = await as(h.app, 'alice', 'post', `/api/machines/${far}/volumes`).send({ volume: { href: vhref } }).expect(409);
     assert.match(cross.body.message, /already attached/);
 
