@@ -73,7 +73,7 @@ export function quotaCommands<T>(y: Argv<T>): Argv<T> {
       if (!Number.isInteger(settle) || settle < 0) throw new ValidationError('--settle-seconds must be a non-negative integer');
       const r = await s.quotas.recount(checkTenantName(a.tenant), { settleMs: settle * 1000, dryRun: a['dry-run'] });
       const usage = (u: QuotaUsage) => ({ machines: u.machines, cpu: u.cpus, memoryMiB: mib(u.memoryKiB) });
-      if (a.json) process.stdout.write(JSON.stringify({ tenant: r.tenant, before: usage(r.before), counted: usage(r.counted), releasedPresent: r.releasedPresent, applied: r.applied }, null, 2) + '\n');
+      if (a.json) process.stdout.write(JSON.stringify({ tenant: r.tenant, before: usage(r.before), counted: usage(r.counted), volumesBefore: r.volumesBefore, volumesCounted: r.volumesCounted, releasedPresent: r.releasedPresent, applied: r.applied }, null, 2) + '\n');
       else {
         process.stdout.write(table([{ ...usage(r.before), totals: 'before' }, { ...usage(r.counted), totals: 'counted' }], ['totals', 'machines', 'cpu', 'memoryMiB']) + '\n');
         process.stdout.write(r.applied ? `${r.tenant}: totals set to the counted values\n` : `${r.tenant}: nothing written${a['dry-run'] ? ' (dry run)' : ' (totals already match)'}\n`);

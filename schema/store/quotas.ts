@@ -68,6 +68,9 @@ export interface RecountResult {
   counted: QuotaUsage;
   /** Machines found released but still present (a purge under way or interrupted). */
   releasedPresent: number;
+  /** The volume totals before, and what the tenant's volumes add up to (docs/volumes.md). */
+  volumesBefore: VolumeQuotaUsage;
+  volumesCounted: VolumeQuotaUsage;
   /** Whether the totals were written (false: they already matched, or a dry run). */
   applied: boolean;
 }
@@ -431,8 +434,30 @@ export class QuotaStore {
     return { used, releasedPresent };
   }
 
+  /** What the tenant's volumes add up to, as `count` for machines (volumes_by_tenant, then each row). */
+  async countVolumes(tenant: string, opts: { pageSize?: number } = {}): Promise<{ used: VolumeQuotaUsage; releasedPresent: string[] }> {
+    checkTenant(tenant);
+    const used: VolumeQuotaUsage = { volumes: 0, volumeGiB: 0 };
+    const releasedPresent: string[] = [];
+    let pageState: string | null = null;
+    do {
+      const page = await this.d.select('volumes_by_tenant', { tenant }, { limit: opts.pageSize ?? 500, pageState });
+      for (let i = 0; i < page.rows.length; i += 32) {
+        const rows = await Promise.all(page.rows.slice(i, i + 32).map((r) => this.d.get('volumes', { id: r.id as string })));
+        for (const v of rows) {
+          if (!v || v.tenant !== tenant || v.quota_gib === null || v.quota_gib === undefined) continue;
+          if (v.quota_release !== null && v.quota_release !== undefined) { releasedPresent.push(v.id as string); continue; }
+          used.volumes += 1;
+          used.volumeGiB += v.quota_gib as number;
+        }
+      }
+      pageState = page.pageState;
+    } while (pageState);
+    return { used, releasedPresent };
+  }
+
   /**
-   * Repair: set the tenant's totals to what its machines add up to (`skybus quota repair`), for
+   * Repair: set the tenant's totals to what its machines and its volumes (countVolumes) add up to (`skybus quota repair`), for
    * charges that were never given back (a frontend that died between charge and machine write, a
    * failed create whose give-back failed too, a release left undecided). It cannot see a create or
    * purge in flight, so it only runs on a tenant whose quota row has not changed for `settleMs`
@@ -451,15 +476,25 @@ export class QuotaStore {
         throw new ConflictError(`quota of ${tenant} changed ${Math.round((now() - cur.updated) / 1000)} s ago: recount when it has been unchanged for ${Math.round(settleMs / 1000)} s`);
       }
       const { used, releasedPresent } = await this.count(tenant, opts);
-      const result: RecountResult = { tenant, before: cur.used, counted: used, releasedPresent: releasedPresent.length, applied: false };
-      const same = used.machines === cur.used.machines && used.cpus === cur.used.cpus && used.memoryKiB === cur.used.memoryKiB;
-      const pending = releasedPresent.filter((m) => !cur.recent.some(([, x]) => x === `r:${m}`));
+      const vols = await this.countVolumes(tenant, opts);
+      const result: RecountResult = {
+        tenant, before: cur.used, counted: used, releasedPresent: releasedPresent.length + vols.releasedPresent.length,
+        volumesBefore: cur.volumeUsed, volumesCounted: vols.used, applied: false,
+      };
+      const same = used.machines === cur.used.machines && used.cpus === cur.used.cpus && used.memoryKiB === cur.used.memoryKiB
+        && vols.used.volumes === cur.volumeUsed.volumes && vols.used.volumeGiB === cur.volumeUsed.volumeGiB;
+      const pending = [
+        ...releasedPresent.map((m) => `r:${m}`), ...vols.releasedPresent.map((v) => `rv:${v}`),
+      ].filter((tag) => !cur.recent.some(([, x]) => x === tag));
       if (opts.dryRun || (same && pending.length === 0)) return result;
-      const set: Row = { used_machines: used.machines, used_cpus: used.cpus, used_memory_kib: used.memoryKiB };
+      const set: Row = {
+        used_machines: used.machines, used_cpus: used.cpus, used_memory_kib: used.memoryKiB,
+        used_volumes: vols.used.volumes, used_volume_gib: vols.used.volumeGiB,
+      };
       const id = `n:${randomUUID()}`;
       let applied: boolean;
       try {
-        applied = await this.write(cur, set, [...pending.map((m) => `r:${m}`), id]);
+        applied = await this.write(cur, set, [...pending, id]);
       } catch (e) {
         if (!(e instanceof UnknownOutcomeError)) throw e;
         applied = changeApplied(await this.read(tenant, true), id, cur.generation + 1) ?? false;

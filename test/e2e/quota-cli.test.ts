@@ -58,7 +58,7 @@ describe('the skybus quota commands', function () {
     assert.match(busy.stderr, /^skybus: quota of leaky changed \d+ s ago/);
     const dry = run('quota', 'repair', 'leaky', '--settle-seconds', '0', '--dry-run', '--json');
     assert.equal(dry.status, 0, dry.stderr);
-    assert.deepEqual(JSON.parse(dry.stdout), { tenant: 'leaky', before: { machines: 1, cpu: 2, memoryMiB: 2048 }, counted: { machines: 0, cpu: 0, memoryMiB: 0 }, releasedPresent: 0, applied: false });
+    assert.deepEqual(JSON.parse(dry.stdout), { tenant: 'leaky', before: { machines: 1, cpu: 2, memoryMiB: 2048 }, counted: { machines: 0, cpu: 0, memoryMiB: 0 }, volumesBefore: { volumes: 0, volumeGiB: 0 }, volumesCounted: { volumes: 0, volumeGiB: 0 }, releasedPresent: 0, applied: false });
     assert.match(run('quota', 'show', 'leaky').stdout, /leaky\s+1\/unlimited/);
     const fixed = run('quota', 'repair', 'leaky', '--settle-seconds', '0');
     assert.equal(fixed.status, 0, fixed.stderr);
