@@ -23,7 +23,7 @@ export function machineUrl(a: ApiArgs, id: string): string {
   return `${a.url.replace(/\/+$/, '')}/api/machines/${id}`;
 }
 
-async function resolveRef(c: ApiClient, collection: string, key: string, nameOrId: string): Promise<string> {
+export async function resolveRef(c: ApiClient, collection: string, key: string, nameOrId: string): Promise<string> {
   const { body } = await c.call('GET', `/api/${collection}`);
   const items = (body[key] as { id: string; name?: string }[] | undefined) ?? [];
   const hit = items.find((i) => i.id.endsWith('/' + nameOrId) || i.name === nameOrId);

@@ -8,6 +8,7 @@ import { keyCommands } from './key-commands.js';
 import { imageCommands } from './image-commands.js';
 import { machineCommands } from './machine-commands.js';
 import { networkCommands } from './network-commands.js';
+import { volumeCommands } from './volume-commands.js';
 import { adminCommands } from './admin-commands.js';
 import { auditCommands } from './audit-commands.js';
 import { roleCommands } from './role-commands.js';
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
   cli = auditCommands(cli);
   cli = machineCommands(cli);
   cli = imageCommands(cli);
+  cli = volumeCommands(cli);
   cli = keyCommands(cli);
   cli = credentialCommands(cli);
   cli = networkCommands(cli);

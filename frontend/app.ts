@@ -32,6 +32,9 @@ import { jobRoutes } from './routes/jobs.js';
 import { machineSubCollectionRoutes } from './routes/machine-sub-collections.js';
 import { machineRoutes } from './routes/machines.js';
 import { networkRoutes } from './routes/networks.js';
+import { machineVolumeRoutes } from './routes/machine-volumes.js';
+import { volumeCatalogRoutes } from './routes/volume-catalog.js';
+import { volumeRoutes } from './routes/volumes.js';
 import { opsRoutes } from './routes/ops.js';
 import { quotaRoutes } from './routes/quotas.js';
 import { resourceMetadataRoutes } from './routes/resource-metadata.js';
@@ -83,7 +86,10 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(express.raw({ type: () => true, limit: deps.config.bodyLimitBytes }));
   api.use(eventLogRoutes(rd, API_PREFIX)); // before /machines/:id/:action (POST only, 405 for GET)
   api.use(machineSubCollectionRoutes(rd, API_PREFIX)); // likewise
+  api.use(machineVolumeRoutes(rd, API_PREFIX)); // volumes (docs/volumes.md): before /machines/:id/:action too
   api.use(machineRoutes(rd, API_PREFIX));
+  api.use(volumeRoutes(rd, API_PREFIX));
+  api.use(volumeCatalogRoutes(rd, API_PREFIX));
   api.use(catalogRoutes(rd, API_PREFIX));
   api.use(credentialRoutes(rd, API_PREFIX));
   api.use(networkRoutes(rd, API_PREFIX));

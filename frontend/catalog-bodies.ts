@@ -115,9 +115,11 @@ export function parseTemplateBody(body: Body, where = 'MachineTemplate'): { name
 
 export const CATALOG_COLLECTIONS: Record<CatalogKind, CollectionName | null> = {
   machineConfig: 'machineConfigs', machineImage: 'machineImages', machineTemplate: 'machineTemplates', credential: 'credentials',
+  volumeConfig: 'volumeConfigs', volumeTemplate: 'volumeTemplates',
 };
 export const CATALOG_TYPES: Record<string, string> = {
   machineConfig: 'MachineConfiguration', machineImage: 'MachineImage', machineTemplate: 'MachineTemplate', credential: 'Credential',
+  volumeConfig: 'VolumeConfiguration', volumeTemplate: 'VolumeTemplate',
 };
 
 /** Who may delete an item: admins the published ones and their own tenant's; a tenant its own captured images. */

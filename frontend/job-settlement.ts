@@ -15,6 +15,7 @@ import type { BusStore } from '../schema/bus-store.js';
 import type { Job, JobState, Machine } from '../schema/types.js';
 import { imageCondition, type ImageCondition } from './captured-image.js';
 import { tenantPlacementSummary } from './machine-view.js';
+import { settleVolume } from './volume-job-settlement.js';
 
 export interface Settlement { state: JobState; statusMessage: string; progress: number; returnCode: number }
 
@@ -69,7 +70,9 @@ export function stopRefusal(job: Job): string | null {
 export async function settleJob(store: BusStore, job: Job, now = Date.now()): Promise<Job> {
   if (isTerminal(job.state)) return job;
   let s: Settlement;
-  if (job.targetType === 'MachineImage') {
+  if (job.targetType === 'Volume') {
+    s = settleVolume(job, await store.volumes.get(job.targetId)); // volumes: docs/volumes.md
+  } else if (job.targetType === 'MachineImage') {
     const item = await store.catalog.get('machineImage', job.targetId);
     s = settleCapture(job, item ? await imageCondition(store, item) : null);
   } else {

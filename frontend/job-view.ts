@@ -6,7 +6,8 @@ import { stopRefusal } from './job-settlement.js';
 /** A settled job's view: `stop` is offered exactly when it would be accepted (stopRefusal). */
 export function jobView(j: Job, base: string): Record<string, unknown> {
   const id = memberUrl(base, 'jobs', j.id);
-  const target = { href: memberUrl(base, j.targetType === 'MachineImage' ? 'machineImages' : 'machines', j.targetId) };
+  const targetColl = j.targetType === 'MachineImage' ? 'machineImages' : j.targetType === 'Volume' ? 'volumes' : 'machines';
+  const target = { href: memberUrl(base, targetColl, j.targetId) };
   return {
     resourceURI: resourceUri('Job'),
     id,

@@ -15,6 +15,7 @@ import type { Principal } from './auth/authenticator.js';
 import { expandedSubCollection, expands } from './cimi/sub-collection.js';
 import { memberUrl, resourceUri } from './cimi/uris.js';
 import { machineNicView } from './machine-nic-view.js';
+import { machineVolumeView } from './volume-view.js';
 import type { FrontendConfig } from './config.js';
 
 export interface SubCollectionContext { store: BusStore; machine: Machine; base: string; who: Principal }
@@ -36,6 +37,8 @@ export interface MachineSubCollection {
    * routes/machine-sub-collections.ts then declare and mount that POST).
    */
   canAdd?(ctx: SubCollectionContext): boolean;
+  /** Served by its feature's own routes (which also take POST and DELETE), not the generic GET routes. */
+  ownRoutes?: boolean;
 }
 
 export function subCollectionUrl(base: string, machineId: string, attribute: string): string {
@@ -73,9 +76,10 @@ export const MACHINE_SUB_COLLECTIONS: readonly MachineSubCollection[] = [
     members: async ({ machine, base }) => machineDiskViews(machine, base),
   },
   {
-    // Empty until machines have volumes (the volumes feature replaces `members`).
-    attribute: 'volumes', type: 'MachineVolumeCollection', memberType: 'MachineVolume', member: 'machineVolumes',
-    members: async () => [],
+    // Attached volumes (docs/volumes.md). Its routes (GET, attach, detach) are routes/machine-volumes.ts.
+    attribute: 'volumes', type: 'MachineVolumeCollection', memberType: 'MachineVolume', member: 'machineVolumes', ownRoutes: true,
+    members: async ({ store, machine, base }) => (await store.volumes.machineVolumes(machine.id)).map((x) => machineVolumeView(x.ref, x.volume, base)),
+    canAdd: () => true,
   },
   {
     // The interfaces asked at create, joined with what the agent saw (machine-nic-view.ts, docs/networks.md).

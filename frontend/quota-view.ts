@@ -4,7 +4,7 @@
  */
 import { ForbiddenError, ValidationError } from '../errors/registry.js';
 import type { BusStore } from '../schema/bus-store.js';
-import type { QuotaCharge, QuotaExceeded, QuotaLimits, TenantQuota } from '../schema/store/quotas.js';
+import type { QuotaCharge, QuotaExceeded, QuotaLimits, TenantQuota, VolumeQuotaLimits } from '../schema/store/quotas.js';
 import type { MachineSpec } from '../schema/types.js';
 import { rejectUnknownFields, type Body } from './body-fields.js';
 import { SKYBUS_NS } from './cimi/uris.js';
@@ -40,6 +40,9 @@ export function quotaView(q: TenantQuota, selfUrl: string): Record<string, unkno
     // null (JSON) / absent (XML): unlimited.
     limits: { machines: q.limits.machines, cpu: q.limits.cpus, memoryMiB: q.limits.memoryKiB === null ? null : mib(q.limits.memoryKiB) },
     usage: { machines: q.used.machines, cpu: q.used.cpus, memoryMiB: mib(q.used.memoryKiB) },
+    // Volumes (docs/volumes.md): a count and the GiB they add up to.
+    volumeLimits: { volumes: q.volumeLimits.volumes, volumeGiB: q.volumeLimits.volumeGiB },
+    volumeUsage: { volumes: q.volumeUsed.volumes, volumeGiB: q.volumeUsed.volumeGiB },
     ...(q.updated !== null ? { updated: new Date(q.updated).toISOString() } : {}),
   };
 }
@@ -56,19 +59,23 @@ function limitField(body: Body, field: string, fromXml: boolean): number | null 
   return n;
 }
 
-/** A Quota PUT body: {machines?, cpu?, memoryMiB?}; a field left out keeps its limit. */
-export function parseQuotaBody(body: Body, fromXml: boolean): Partial<QuotaLimits> {
-  rejectUnknownFields(body, ['machines', 'cpu', 'memoryMiB', 'tenant', 'id'], 'Quota');
+/** A Quota PUT body: {machines?, cpu?, memoryMiB?, volumes?, volumeGiB?}; a field left out keeps its limit. */
+export function parseQuotaBody(body: Body, fromXml: boolean): Partial<QuotaLimits> & Partial<VolumeQuotaLimits> {
+  rejectUnknownFields(body, ['machines', 'cpu', 'memoryMiB', 'volumes', 'volumeGiB', 'tenant', 'id'], 'Quota');
   for (const k of ['name', 'description', 'properties', 'limits', 'usage'] as const) {
     if (body[k] !== undefined) throw new ValidationError(`unknown field '${k}' in Quota`, { field: k });
   }
-  const out: Partial<QuotaLimits> = {};
+  const out: Partial<QuotaLimits> & Partial<VolumeQuotaLimits> = {};
   const machines = limitField(body, 'machines', fromXml);
   const cpus = limitField(body, 'cpu', fromXml);
   const memoryMiB = limitField(body, 'memoryMiB', fromXml);
   if (machines !== undefined) out.machines = machines;
   if (cpus !== undefined) out.cpus = cpus;
   if (memoryMiB !== undefined) out.memoryKiB = memoryMiB === null ? null : memoryMiB * 1024;
-  if (Object.keys(out).length === 0) throw new ValidationError('a Quota body sets at least one of machines, cpu, memoryMiB', { field: 'Quota' });
+  const volumes = limitField(body, 'volumes', fromXml);
+  const volumeGiB = limitField(body, 'volumeGiB', fromXml);
+  if (volumes !== undefined) out.volumes = volumes;
+  if (volumeGiB !== undefined) out.volumeGiB = volumeGiB;
+  if (Object.keys(out).length === 0) throw new ValidationError('a Quota body sets at least one of machines, cpu, memoryMiB, volumes, volumeGiB', { field: 'Quota' });
   return out;
 }

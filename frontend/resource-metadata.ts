@@ -46,7 +46,7 @@ export const EXTENSION_ATTRIBUTES: Readonly<Record<string, readonly ExtensionAtt
   Event: [a('resource', 'string', true)],
   EventLog: [a('retentionDays', 'integer', true)],
   // Skybus's own types: every attribute beyond the common ones is Skybus's.
-  Quota: [a('tenant', 'string', true), a('limits', 'structure', true), a('usage', 'structure', true)],
+  Quota: [a('tenant', 'string', true), a('limits', 'structure', true), a('usage', 'structure', true), a('volumeLimits', 'structure', true), a('volumeUsage', 'structure', true)],
   AuditEvent: [
     a('timestamp', 'dateTime', true), a('actor', 'string', true), a('tenant', 'string'), a('action', 'string', true), a('resource', 'string'),
     a('outcome', 'string', true), a('status', 'integer', true), a('address', 'string'), a('requestId', 'string'),

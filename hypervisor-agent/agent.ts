@@ -27,6 +27,7 @@ import { LibvirtHost, type DomainSnapshot } from './libvirt-host.js';
 import { MachineSync } from './machine-sync.js';
 import { OrphanDomains } from './orphans.js';
 import { UsageSampler } from './usage-sampler.js';
+import { VolumeSync } from './volume-sync.js';
 
 export type { ActionReport, CycleReport } from './cycle-report.js';
 
@@ -60,6 +61,7 @@ export class HypervisorAgent {
   private readonly machines: MachineSync;
   private readonly orphans: OrphanDomains;
   private readonly sampler: UsageSampler;
+  private readonly volumes: VolumeSync;
 
   private stopped = true;
   private timer: NodeJS.Timeout | null = null;
@@ -81,6 +83,7 @@ export class HypervisorAgent {
       store: this.store, config: this.config, host: this.host, events, log: this.log, metrics: this.metrics, now: this.now,
       onPurged: (id) => this.sampler.forget(id),
     });
+    this.volumes = new VolumeSync({ store: this.store, config: this.config, domainType: this.host.domainType, log: this.log, now: this.now, events });
     this.orphans = new OrphanDomains(this.config, this.host, events, this.log, this.metrics, this.now);
   }
 
@@ -135,13 +138,18 @@ export class HypervisorAgent {
     if (!this.host.connected) await this.host.connect();
 
     const lease = await this.lease.renew();
-    if (!lease.held || lease.gained) this.machines.forget();
+    if (!lease.held || lease.gained) { this.machines.forget(); this.volumes.forget(); }
     if (!lease.held) return report;
     report.leaseHeld = true;
     this.machines.startCycle();
 
     // Read desired (the host's partition of the bus) and observed (libvirt) state.
-    const [machines, domainList] = await Promise.all([this.store.machines.listOnHost(this.config.hostId), this.listDomainsOrReconnect()]);
+    const [machines, domainList, volumes] = await Promise.all([
+      this.store.machines.listOnHost(this.config.hostId), this.listDomainsOrReconnect(), this.store.volumes.listOnHost(this.config.hostId),
+    ]);
+    // Volumes (docs/volumes.md): files first, so each machine's definition can hold its attached ones.
+    const attached = await this.volumes.prepare(volumes);
+    for (const m of machines) m.volumes = attached.get(m.machineId) ?? [];
     const domains = indexDomains(domainList, this.config.domainPrefix);
     report.machines = machines.length;
     report.domains = domains.byUuid.size;
@@ -166,6 +174,8 @@ export class HypervisorAgent {
         this.log.error({ machineId: m.machineId, err: errorText(e) }, 'machine reconcile failed');
       }
     }
+
+    if (!outlasted) await this.volumes.finish(volumes, machines.map((m) => m.machineId), (id) => this.machines.definedVolumesOf(id), report);
 
     // Prefixed domains no machine claimed.
     for (const d of domains.byUuid.values()) {

@@ -34,7 +34,9 @@ export type Action =
   /** release the host claim, status DELETED, purge the rows */
   | 'finishDelete'
   /** a prefixed domain with no machine row: reported, or destroyed by policy */
-  | 'orphan';
+  | 'orphan'
+  /** define again: the volumes attached differ from the definition's (docs/volumes.md; the guest sees it from its next boot) */
+  | 'redefine';
 
 export interface Observed {
   state: DomainRunState;
@@ -58,6 +60,8 @@ export interface DecideInput {
   memory: MachineMemory;
   now: number;
   stopGraceMs: number;
+  /** The domain's definition lacks a wanted volume or holds an unwanted one (false when unknown or no domain). */
+  volumesStale?: boolean;
 }
 
 const ACTIVE: ReadonlySet<DomainRunState> = new Set(['running', 'paused', 'shuttingdown', 'pmsuspended']);
@@ -105,16 +109,18 @@ export function capturePendingOn(d: HostMachine, mem: MachineMemory): boolean {
 
 /**
  * The next action: first bring the domain to its desired state; once it is there (converged), a
- * pending capture. A machine being deleted is never captured (its image ends in ERROR).
+ * pending capture; with nothing else to do, a definition whose volumes are stale is redefined
+ * (docs/volumes.md). A machine being deleted is never captured (its image ends in ERROR) nor redefined.
  */
 export function decide(inp: DecideInput): Action {
-  const a = decideState(inp);
+  const a = decideLifecycle(inp);
   const { desired: d, observed: o, memory: mem } = inp;
   if (a === 'none' && d && d.desiredState !== 'DELETED' && capturePendingOn(d, mem) && isConverged(d, o, mem)) return 'capture';
+  if (a === 'none' && inp.volumesStale && o && d && d.desiredState !== 'DELETED') return 'redefine';
   return a;
 }
 
-function decideState(inp: DecideInput): Action {
+function decideLifecycle(inp: DecideInput): Action {
   const { desired: d, observed: o, memory: mem, now, stopGraceMs } = inp;
   if (!d) return o ? 'orphan' : 'none';
   if (d.desiredState === 'DELETED') return o ? 'delete' : 'finishDelete';

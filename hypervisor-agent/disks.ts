@@ -13,7 +13,8 @@ async function exists(p: string): Promise<boolean> {
 
 let qemuImgChecked: string | null = null;
 
-async function qemuImg(): Promise<string> {
+/** The qemu-img binary, checked once (volume-files.ts uses it too). */
+export async function qemuImg(): Promise<string> {
   if (qemuImgChecked) return qemuImgChecked;
   try {
     await run('qemu-img', ['--version'], { timeout: 10_000 });

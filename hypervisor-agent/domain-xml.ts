@@ -37,6 +37,31 @@ export function machinePaths(workDir: string, machine: Pick<HostMachine, 'machin
   };
 }
 
+/** Where a volume's file lives on its host. */
+export function volumePath(workDir: string, volumeId: string, format: string): string {
+  return join(workDir, 'volumes', `${volumeId}.${diskFormat(format)}`);
+}
+
+/**
+ * The volumes a domain definition holds: 'device=path' of every disk whose file is under
+ * workDir/volumes, sorted (what the agent compares with the attachments it wants).
+ */
+export function definedVolumes(xml: string, workDir: string): string[] {
+  const dir = join(workDir, 'volumes') + '/';
+  const out: string[] = [];
+  for (const block of xml.match(/<disk\b[\s\S]*?<\/disk>/g) ?? []) {
+    const file = /<source\s+file=['"]([^'"]+)['"]/.exec(block)?.[1];
+    const dev = /<target\s+dev=['"]([^'"]+)['"]/.exec(block)?.[1];
+    if (file && dev && file.startsWith(dir)) out.push(`${dev}=${file}`);
+  }
+  return out.sort();
+}
+
+/** The same for the volumes a machine should have. */
+export function wantedVolumes(m: Pick<HostMachine, 'volumes'>): string[] {
+  return (m.volumes ?? []).map((v) => `${v.device}=${v.path}`).sort();
+}
+
 /** Only formats qemu-img and libvirt both understand; anything else becomes qcow2. */
 export function diskFormat(f: string | undefined): 'qcow2' | 'raw' {
   return f === 'raw' ? 'raw' : 'qcow2';
@@ -175,6 +200,17 @@ export function buildDomainXml(m: HostMachine, opts: DomainXmlOptions): string {
       `    </disk>`,
     );
   });
+  // Volumes (docs/volumes.md): after the machine's own disks, at the device their attachment names.
+  for (const v of m.volumes ?? []) {
+    devices.push(
+      `    <disk type='file' device='disk'>`,
+      `      <driver name='qemu' type='${diskFormat(v.format)}'/>`,
+      `      <source file='${e(v.path)}'/>`,
+      `      <target dev='${e(v.device)}' bus='virtio'/>`,
+      `      <serial>${e(v.volumeId.replace(/-/g, '').slice(0, 20))}</serial>`,
+      `    </disk>`,
+    );
+  }
   for (const nic of spec.networkInterfaces ?? []) {
     devices.push(
       `    <interface type='network'>`,

@@ -141,7 +141,12 @@ export class LibvirtHost {
     return this.run(async (hv) => hv.domainGetXMLDesc(await hv.domainLookupByUUIDString(uuid)));
   }
 
-  /** Define (persistent, not started). */
+  /** The persistent definition (what the next boot uses), also while the domain runs. */
+  async inactiveXml(uuid: string): Promise<string> {
+    return this.run(async (hv) => hv.domainGetXMLDesc(await hv.domainLookupByUUIDString(uuid), libvirt.DomainGetXMLDescFlags.INACTIVE));
+  }
+
+  /** Define (persistent, not started); for a defined domain, replaces its definition (a running one uses it from its next boot). */
   async define(xml: string): Promise<void> {
     await this.run(async (hv) => { await hv.domainDefineXML(xml); });
   }

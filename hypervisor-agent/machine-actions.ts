@@ -19,6 +19,7 @@ export async function takeAction(action: LibvirtAction, m: HostMachine, host: Li
   switch (action) {
     case 'none': return;
     case 'define':
+    case 'redefine':
       await prepareMachineFiles(m, config.workDir, host.domainType);
       await host.define(xml());
       return;

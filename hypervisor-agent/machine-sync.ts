@@ -23,7 +23,7 @@ import { captureDisk } from './disk-capture.js';
 import { hasSaveFile } from './disks.js';
 import type { DomainIndex } from './domain-index.js';
 import { domainTypeFor } from './config.js';
-import { domainInterfaces, domainName, libvirtNetworkFor } from './domain-xml.js';
+import { definedVolumes, domainInterfaces, domainName, libvirtNetworkFor, wantedVolumes } from './domain-xml.js';
 import { LeaseReader } from './nic-addresses.js';
 import { errorText } from './error-text.js';
 import type { AgentEvents } from './event-log.js';
@@ -41,6 +41,8 @@ interface MachineLocal extends MachineMemory {
   reportedError: string | null;
   /** The interfaces read from the domain's XML (null: not read since the domain was (re)defined). */
   nics: NicStatus[] | null;
+  /** The volumes in the domain's definition ('device=path', sorted; null: not read yet). docs/volumes.md */
+  definedVolumes: string[] | null;
 }
 
 export interface MachineSyncDeps {
@@ -80,6 +82,28 @@ export class MachineSync {
     this.local.clear();
   }
 
+  /**
+   * The volumes this process knows to be in the machine's domain definition ('device=path'), or null
+   * when it does not know (machine not seen yet this lease). VolumeSync reads it to tell whether an
+   * attach or detach has been applied.
+   */
+  definedVolumesOf(machineId: string): string[] | null {
+    return this.local.get(machineId)?.definedVolumes ?? null;
+  }
+
+  /** Whether the domain's definition lacks a wanted volume or holds an unwanted one (read once per lease, then remembered). */
+  private async volumesStale(m: HostMachine, l: MachineLocal, snap: DomainSnapshot | null): Promise<boolean> {
+    if (!snap) return false;
+    if (l.definedVolumes === null) {
+      try {
+        l.definedVolumes = definedVolumes(await this.d.host.inactiveXml(m.machineId), this.d.config.workDir);
+      } catch {
+        return false; // unreadable now: the next cycle tries again
+      }
+    }
+    return wantedVolumes(m).join(',') !== l.definedVolumes.join(',');
+  }
+
   /** The state last reported for a machine (null: not seen by this process yet). */
   lastState(machineId: string): MachineState | null {
     return this.local.get(machineId)?.lastState ?? null;
@@ -107,7 +131,8 @@ export class MachineSync {
     let observed = await this.observe(m.machineId, snap);
     Object.assign(l, settleMemory(m, observed, l));
     const now = this.d.now();
-    const decided = decide({ desired: m, observed, memory: l, now, stopGraceMs: config.stopGraceMs });
+    const volumesStale = await this.volumesStale(m, l, snap);
+    const decided = decide({ desired: m, observed, memory: l, now, stopGraceMs: config.stopGraceMs, volumesStale });
     const due = decided === 'none' || actionDue(l.backoff, this.cycles, now, this.backoffPolicy);
     if (!due) log.debug({ action: decided, failures: l.backoff?.failures }, 'action backed off after repeated failures');
     const action: Action = due ? decided : 'none';
@@ -149,6 +174,9 @@ export class MachineSync {
     try {
       await this.act(action, m, log);
       Object.assign(l, rememberAfter(action, m, l, now));
+      // What the definition now holds (the XML was built with m.volumes).
+      if (action === 'create' || action === 'define' || action === 'redefine') l.definedVolumes = wantedVolumes(m);
+      if (action === 'delete') l.definedVolumes = [];
       l.error = null;
       metrics?.agentActions.inc({ action, outcome: 'ok' });
       report.actions.push({ machineId: m.machineId, action, ok: true });
@@ -217,6 +245,7 @@ export class MachineSync {
       backoff: null,
       reportedError: mine ? st.error : null,
       nics: null,
+      definedVolumes: null,
     };
     this.local.set(m.machineId, l);
     return l;

@@ -15,6 +15,7 @@ import { NetworkStore } from './store/networks.js';
 import { QuotaStore } from './store/quotas.js';
 import { ServiceStore } from './store/services.js';
 import { TelemetryStore } from './store/telemetry.js';
+import { VolumeStore } from './store/volumes.js';
 import type { TableDriver } from './table-driver.js';
 
 export class BusStore {
@@ -30,6 +31,7 @@ export class BusStore {
   readonly rateUsage: RateUsageStore;
   readonly audit: AuditStore;
   readonly networks: NetworkStore;
+  readonly volumes: VolumeStore;
 
   constructor(readonly driver: TableDriver) {
     this.machines = new MachineStore(driver);
@@ -44,6 +46,7 @@ export class BusStore {
     this.audit = new AuditStore(driver);
     this.quotas = new QuotaStore(driver);
     this.networks = new NetworkStore(driver);
+    this.volumes = new VolumeStore(driver);
   }
 
   get kind(): 'embedded' | 'cassandra' { return this.driver.kind; }

@@ -142,7 +142,12 @@ export interface HostMachine {
   desiredState: DesiredState;
   restartSeq: number;
   generation: number;
+  /** Agent-side only (never stored): the volumes attached to it whose files are ready (docs/volumes.md). */
+  volumes?: AttachedVolume[];
 }
+
+/** A volume in a machine's domain definition. */
+export interface AttachedVolume { volumeId: string; device: string; path: string; format: 'qcow2' | 'raw' }
 
 export interface Allocation { cpus: number; memoryKiB: number; claimId: string }
 
@@ -246,7 +251,7 @@ export interface ApiKey {
 /** What a user's key listing holds (api_keys_by_user): everything but the hash. */
 export type ApiKeyInfo = Omit<ApiKey, 'secretHash'>;
 
-export const CATALOG_KINDS = ['machineConfig', 'machineImage', 'machineTemplate', 'credential'] as const;
+export const CATALOG_KINDS = ['machineConfig', 'machineImage', 'machineTemplate', 'credential', 'volumeConfig', 'volumeTemplate'] as const;
 export type CatalogKind = (typeof CATALOG_KINDS)[number];
 
 export interface CatalogItem {
@@ -286,3 +291,68 @@ export interface ServiceInstance {
 }
 
 export interface Page<T> { items: T[]; pageState: string | null }
+
+/** CIMI Volume states (DSP0263): the state a client sees, computed from spec + status (docs/volumes.md). */
+export const VOLUME_STATES = ['CREATING', 'AVAILABLE', 'DELETING', 'ERROR'] as const;
+export type VolumeState = (typeof VOLUME_STATES)[number];
+
+export interface VolumeSpec {
+  capacityKiB: number;
+  format: 'qcow2' | 'raw';
+  /** The VolumeConfiguration / VolumeTemplate it was made from (null: inline). */
+  configId: string | null;
+  templateId: string | null;
+}
+
+/** One attachment of a volume to a machine (a MachineVolume); a volume has at most one. */
+export interface VolumeAttachment {
+  /** The MachineVolume id (its URL under /machines/:machineId/volumes/). */
+  id: string;
+  machineId: string;
+  /** The guest device name (vdb, vdc, ...): CIMI MachineVolume.initialLocation. */
+  device: string;
+  created: number;
+}
+
+export interface VolumeStatus {
+  /** What the agent last did: CREATING until the file exists, AVAILABLE, DELETING, ERROR. */
+  state: VolumeState;
+  observedGeneration: number;
+  error: string | null;
+  /** The file on the host (null until made; the test driver records a path it never writes). */
+  path: string | null;
+  hostId: string | null;
+  updatedAt: number;
+}
+
+export interface Volume {
+  id: string;
+  tenant: string;
+  name: string;
+  description: string;
+  properties: Record<string, string>;
+  spec: VolumeSpec;
+  /** AVAILABLE while wanted, DELETED once a delete was accepted. */
+  desiredState: 'AVAILABLE' | 'DELETED';
+  generation: number;
+  attachment: VolumeAttachment | null;
+  created: number;
+  updated: number;
+  /** The host it lives on: null until its first attach. */
+  hostId: string | null;
+  status: VolumeStatus | null;
+}
+
+/** What an agent reads every cycle: its copy of a volume on its host. */
+export interface HostVolume {
+  hostId: string;
+  volumeId: string;
+  tenant: string;
+  spec: VolumeSpec;
+  desiredState: 'AVAILABLE' | 'DELETED';
+  generation: number;
+  attachment: VolumeAttachment | null;
+}
+
+/** A row of a machine's volumes sub-collection. */
+export interface MachineVolumeRef { machineId: string; id: string; volumeId: string; device: string; created: number }

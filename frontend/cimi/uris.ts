@@ -32,6 +32,9 @@ export const COLLECTIONS = {
   credentials: { member: 'Credential', collection: 'CredentialCollection', members: 'credentials' },
   /** Operator-defined networks (docs/networks.md). */
   networks: { member: 'Network', collection: 'NetworkCollection', members: 'networks' },
+  volumes: { member: 'Volume', collection: 'VolumeCollection', members: 'volumes' },
+  volumeConfigs: { member: 'VolumeConfiguration', collection: 'VolumeConfigurationCollection', members: 'volumeConfigurations' },
+  volumeTemplates: { member: 'VolumeTemplate', collection: 'VolumeTemplateCollection', members: 'volumeTemplates' },
   jobs: { member: 'Job', collection: 'JobCollection', members: 'jobs' },
   events: { member: 'Event', collection: 'EventCollection', members: 'events' },
   /** DSP0263 ResourceMetadata: what Skybus serves per resource type (routes/resource-metadata.ts). */

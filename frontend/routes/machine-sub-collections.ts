@@ -18,7 +18,7 @@ import { defineRoute } from './route-table.js';
 export function machineSubCollectionRoutes(deps: RouteDeps, mountedAt: string): Router {
   const { store, config } = deps;
   const r = Router();
-  for (const s of MACHINE_SUB_COLLECTIONS) {
+  for (const s of MACHINE_SUB_COLLECTIONS.filter((x) => !x.ownRoutes)) {
     defineRoute(r, mountedAt, `/machines/:id/${s.attribute}`, {
       get: async (req, res) => {
         const who = principalOf(res);

@@ -38,10 +38,19 @@ export interface QuotaUsage { machines: number; cpus: number; memoryKiB: number 
 
 export interface QuotaCharge { cpus: number; memoryKiB: number }
 
+/** Volume limits (docs/volumes.md, "Quotas"): how many volumes, and how many GiB they add up to. null: unlimited. */
+export interface VolumeQuotaLimits { volumes: number | null; volumeGiB: number | null }
+export interface VolumeQuotaUsage { volumes: number; volumeGiB: number }
+export type VolumeQuotaName = 'volumes' | 'volumeGiB';
+export interface VolumeQuotaExceeded { quota: VolumeQuotaName; limit: number; used: number; need: number }
+export type VolumeChargeResult = { ok: true } | { ok: false; exceeded: VolumeQuotaExceeded };
+
 export interface TenantQuota {
   tenant: string;
   limits: QuotaLimits;
   used: QuotaUsage;
+  volumeLimits: VolumeQuotaLimits;
+  volumeUsed: VolumeQuotaUsage;
   /** 0 when the tenant has no row yet. */
   generation: number;
   updated: number | null;
@@ -59,6 +68,9 @@ export interface RecountResult {
   counted: QuotaUsage;
   /** Machines found released but still present (a purge under way or interrupted). */
   releasedPresent: number;
+  /** The volume totals before, and what the tenant's volumes add up to (docs/volumes.md). */
+  volumesBefore: VolumeQuotaUsage;
+  volumesCounted: VolumeQuotaUsage;
   /** Whether the totals were written (false: they already matched, or a dry run). */
   applied: boolean;
 }
@@ -93,12 +105,17 @@ const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 
 function rowToSeen(tenant: string, r: Row | null): Seen {
   if (!r || r.generation === null || r.generation === undefined) {
-    return { tenant, limits: { ...UNLIMITED }, used: { machines: 0, cpus: 0, memoryKiB: 0 }, generation: 0, updated: null, recent: [] };
+    return {
+      tenant, limits: { ...UNLIMITED }, used: { machines: 0, cpus: 0, memoryKiB: 0 },
+      volumeLimits: { volumes: null, volumeGiB: null }, volumeUsed: { volumes: 0, volumeGiB: 0 }, generation: 0, updated: null, recent: [],
+    };
   }
   return {
     tenant,
     limits: { machines: (r.max_machines as number | null) ?? null, cpus: (r.max_cpus as number | null) ?? null, memoryKiB: (r.max_memory_kib as number | null) ?? null },
     used: { machines: num(r.used_machines), cpus: num(r.used_cpus), memoryKiB: num(r.used_memory_kib) },
+    volumeLimits: { volumes: (r.max_volumes as number | null) ?? null, volumeGiB: (r.max_volume_gib as number | null) ?? null },
+    volumeUsed: { volumes: num(r.used_volumes), volumeGiB: num(r.used_volume_gib) },
     generation: r.generation as number,
     updated: (r.updated as number) ?? null,
     recent: fromJson<Recent>(r.recent_changes, 'quota recent changes', []),
@@ -129,6 +146,18 @@ export function wouldExceed(q: TenantQuota, need: QuotaCharge): QuotaExceeded | 
     ['machines', q.limits.machines, q.used.machines, 1],
     ['cpus', q.limits.cpus, q.used.cpus, need.cpus],
     ['memory', q.limits.memoryKiB, q.used.memoryKiB, need.memoryKiB],
+  ];
+  for (const [quota, limit, used, n] of checks) {
+    if (limit !== null && used + n > limit) return { quota, limit, used, need: n };
+  }
+  return null;
+}
+
+/** The first volume limit a new volume of `gib` would break, or null when it fits. */
+export function volumeWouldExceed(q: Pick<TenantQuota, 'volumeLimits' | 'volumeUsed'>, gib: number): VolumeQuotaExceeded | null {
+  const checks: [VolumeQuotaName, number | null, number, number][] = [
+    ['volumes', q.volumeLimits.volumes, q.volumeUsed.volumes, 1],
+    ['volumeGiB', q.volumeLimits.volumeGiB, q.volumeUsed.volumeGiB, gib],
   ];
   for (const [quota, limit, used, n] of checks) {
     if (limit !== null && used + n > limit) return { quota, limit, used, need: n };
@@ -198,12 +227,14 @@ export class QuotaStore {
    * Set (some of) the tenant's limits; null clears one (unlimited). A limit below current use is
    * allowed: running machines stay, new ones are refused until use falls below it.
    */
-  async setLimits(tenant: string, limits: Partial<QuotaLimits>): Promise<TenantQuota> {
+  async setLimits(tenant: string, limits: Partial<QuotaLimits> & Partial<VolumeQuotaLimits>): Promise<TenantQuota> {
     checkTenant(tenant);
     const set: Row = {};
     if (limits.machines !== undefined) set.max_machines = checkLimit(limits.machines, 'machines limit');
     if (limits.cpus !== undefined) set.max_cpus = checkLimit(limits.cpus, 'vCPU limit');
     if (limits.memoryKiB !== undefined) set.max_memory_kib = checkLimit(limits.memoryKiB, 'memory limit');
+    if (limits.volumes !== undefined) set.max_volumes = checkLimit(limits.volumes, 'volumes limit');
+    if (limits.volumeGiB !== undefined) set.max_volume_gib = checkLimit(limits.volumeGiB, 'volume GiB limit');
     const id = `l:${randomUUID()}`;
     for (let i = 0; i < MAX_CAS_RETRIES; i++) {
       const cur = await this.read(tenant, i > 0);
@@ -252,7 +283,14 @@ export class QuotaStore {
    * older). Returns whether this call applied it.
    */
   private async decrementOnce(tenant: string, machineId: string, c: QuotaCharge, fromGeneration: number): Promise<boolean> {
-    const id = `r:${machineId}`;
+    return this.decrementTagged(tenant, `r:${machineId}`, fromGeneration, (cur) => ({
+      used_machines: Math.max(0, cur.used.machines - 1), used_cpus: Math.max(0, cur.used.cpus - c.cpus),
+      used_memory_kib: Math.max(0, cur.used.memoryKiB - c.memoryKiB),
+    }), `machine ${machineId}`);
+  }
+
+  /** decrementOnce for any charge: `set` computes the totals after the release from the row read. */
+  private async decrementTagged(tenant: string, id: string, fromGeneration: number, set: (cur: Seen) => Row, what: string): Promise<boolean> {
     for (let i = 0; i < MAX_CAS_RETRIES; i++) {
       // A stale first read is harmless: its compare-and-set fails and the next read is at SERIAL.
       const cur = await this.read(tenant, i > 0);
@@ -260,28 +298,24 @@ export class QuotaStore {
       // Already given back (true), or too many changes since to tell (null): leave it; too high at worst.
       if (done !== false) return false;
       if (cur.generation === 0) return false; // no row: nothing was ever charged
-      const set: Row = {
-        used_machines: Math.max(0, cur.used.machines - 1), used_cpus: Math.max(0, cur.used.cpus - c.cpus),
-        used_memory_kib: Math.max(0, cur.used.memoryKiB - c.memoryKiB),
-      };
-      if (await this.writeSettled(cur, set, id, true)) return true;
+      if (await this.writeSettled(cur, set(cur), id, true)) return true;
       await sleep(Math.random() * 5 * Math.min(i + 1, 10));
     }
-    throw new UnavailableError(`quota of ${tenant}: too much contention to release machine ${machineId}; try again`, { retryAfterSeconds: 1 });
+    throw new UnavailableError(`quota of ${tenant}: too much contention to release ${what}; try again`, { retryAfterSeconds: 1 });
   }
 
   /** Step 1: set the machine's release flag (once); returns the flag now on the row, or null when the row has none to set. */
-  private async flagRelease(tenant: string, machineId: string, cond: Row): Promise<string | null> {
+  private async flagRelease(tenant: string, machineId: string, cond: Row, table: 'machines' | 'volumes' = 'machines'): Promise<string | null> {
     const fromGeneration = (await this.read(tenant, false)).generation;
     const flag = `${fromGeneration}:${randomUUID()}`;
     try {
-      if ((await this.d.cas('machines', { id: machineId, quota_release: flag }, { if: { ...cond, quota_release: null } })).applied) return flag;
+      if ((await this.d.cas(table, { id: machineId, quota_release: flag }, { if: { ...cond, quota_release: null } })).applied) return flag;
     } catch (e) {
       if (!(e instanceof UnknownOutcomeError)) throw e;
     }
     // A racing releaser's (or, after a timeout, perhaps ours): whichever flag is there decides the
     // generation to look back to.
-    const after = await this.d.get('machines', { id: machineId }, { serial: true });
+    const after = await this.d.get(table, { id: machineId }, { serial: true });
     return (after?.quota_release as string | null) ?? null;
   }
 
@@ -321,6 +355,59 @@ export class QuotaStore {
   }
 
   /**
+   * Charge a new volume (by the id it will be created under) of `gib` GiB: the same compare-and-set as
+   * `charge`, tagged 'cv:<volume id>', against the volume limits only. The caller writes the volume
+   * with quota_gib = gib (volumes.create), or gives it back with releaseUnwrittenVolume.
+   */
+  async chargeVolume(tenant: string, volumeId: string, gib: number): Promise<VolumeChargeResult> {
+    checkTenant(tenant);
+    if (!Number.isSafeInteger(gib) || gib < 0) throw new ValidationError('a volume charge needs a non-negative integer of GiB');
+    const id = `cv:${volumeId}`;
+    let serial = false;
+    for (let i = 0; i < MAX_CAS_RETRIES; i++) {
+      const cur = await this.read(tenant, serial);
+      if (cur.recent.some(([, x]) => x === id)) return { ok: true };
+      const exceeded = volumeWouldExceed(cur, gib);
+      if (exceeded) {
+        if (serial) return { ok: false, exceeded };
+        serial = true;
+        continue;
+      }
+      if (await this.writeSettled(cur, { used_volumes: cur.volumeUsed.volumes + 1, used_volume_gib: cur.volumeUsed.volumeGiB + gib }, id, false)) return { ok: true };
+      serial = true;
+      await sleep(Math.random() * 5 * Math.min(i + 1, 10));
+    }
+    throw new UnavailableError(`quota of ${tenant}: too much contention to charge a volume; try again`, { retryAfterSeconds: 1 });
+  }
+
+  private volumeDecrement(tenant: string, volumeId: string, gib: number, fromGeneration: number): Promise<boolean> {
+    return this.decrementTagged(tenant, `rv:${volumeId}`, fromGeneration, (cur) => ({
+      used_volumes: Math.max(0, cur.volumeUsed.volumes - 1), used_volume_gib: Math.max(0, cur.volumeUsed.volumeGiB - gib),
+    }), `volume ${volumeId}`);
+  }
+
+  /** Give back what a volume was charged (at purge, its row still present): exactly once, as `release`. */
+  async releaseVolume(tenant: string, volumeId: string): Promise<boolean> {
+    checkTenant(tenant);
+    const v = await this.d.get('volumes', { id: volumeId });
+    if (!v || v.tenant !== tenant || v.quota_gib === null || v.quota_gib === undefined) return false;
+    const flag = v.quota_release === null || v.quota_release === undefined
+      ? await this.flagRelease(tenant, volumeId, { tenant }, 'volumes')
+      : (v.quota_release as string);
+    const rel = parseRelease(flag);
+    if (!rel) return false;
+    return this.volumeDecrement(tenant, volumeId, v.quota_gib as number, rel.generation);
+  }
+
+  /** A volume create that failed after its charge (once per failed create, as releaseUnwritten). */
+  async releaseUnwrittenVolume(tenant: string, volumeId: string, gib: number): Promise<boolean> {
+    checkTenant(tenant);
+    const rel = parseRelease(await this.flagRelease(tenant, volumeId, {}, 'volumes'));
+    if (!rel) return false;
+    return this.volumeDecrement(tenant, volumeId, gib, rel.generation);
+  }
+
+  /**
    * What the tenant's machines add up to: every machine in machines_by_tenant (paged) whose row
    * carries a charge not yet released. Bounded reads: a page of the index, then its machine rows, a
    * few at a time.
@@ -347,8 +434,30 @@ export class QuotaStore {
     return { used, releasedPresent };
   }
 
+  /** What the tenant's volumes add up to, as `count` for machines (volumes_by_tenant, then each row). */
+  async countVolumes(tenant: string, opts: { pageSize?: number } = {}): Promise<{ used: VolumeQuotaUsage; releasedPresent: string[] }> {
+    checkTenant(tenant);
+    const used: VolumeQuotaUsage = { volumes: 0, volumeGiB: 0 };
+    const releasedPresent: string[] = [];
+    let pageState: string | null = null;
+    do {
+      const page = await this.d.select('volumes_by_tenant', { tenant }, { limit: opts.pageSize ?? 500, pageState });
+      for (let i = 0; i < page.rows.length; i += 32) {
+        const rows = await Promise.all(page.rows.slice(i, i + 32).map((r) => this.d.get('volumes', { id: r.id as string })));
+        for (const v of rows) {
+          if (!v || v.tenant !== tenant || v.quota_gib === null || v.quota_gib === undefined) continue;
+          if (v.quota_release !== null && v.quota_release !== undefined) { releasedPresent.push(v.id as string); continue; }
+          used.volumes += 1;
+          used.volumeGiB += v.quota_gib as number;
+        }
+      }
+      pageState = page.pageState;
+    } while (pageState);
+    return { used, releasedPresent };
+  }
+
   /**
-   * Repair: set the tenant's totals to what its machines add up to (`skybus quota repair`), for
+   * Repair: set the tenant's totals to what its machines and its volumes (countVolumes) add up to (`skybus quota repair`), for
    * charges that were never given back (a frontend that died between charge and machine write, a
    * failed create whose give-back failed too, a release left undecided). It cannot see a create or
    * purge in flight, so it only runs on a tenant whose quota row has not changed for `settleMs`
@@ -367,15 +476,25 @@ export class QuotaStore {
         throw new ConflictError(`quota of ${tenant} changed ${Math.round((now() - cur.updated) / 1000)} s ago: recount when it has been unchanged for ${Math.round(settleMs / 1000)} s`);
       }
       const { used, releasedPresent } = await this.count(tenant, opts);
-      const result: RecountResult = { tenant, before: cur.used, counted: used, releasedPresent: releasedPresent.length, applied: false };
-      const same = used.machines === cur.used.machines && used.cpus === cur.used.cpus && used.memoryKiB === cur.used.memoryKiB;
-      const pending = releasedPresent.filter((m) => !cur.recent.some(([, x]) => x === `r:${m}`));
+      const vols = await this.countVolumes(tenant, opts);
+      const result: RecountResult = {
+        tenant, before: cur.used, counted: used, releasedPresent: releasedPresent.length + vols.releasedPresent.length,
+        volumesBefore: cur.volumeUsed, volumesCounted: vols.used, applied: false,
+      };
+      const same = used.machines === cur.used.machines && used.cpus === cur.used.cpus && used.memoryKiB === cur.used.memoryKiB
+        && vols.used.volumes === cur.volumeUsed.volumes && vols.used.volumeGiB === cur.volumeUsed.volumeGiB;
+      const pending = [
+        ...releasedPresent.map((m) => `r:${m}`), ...vols.releasedPresent.map((v) => `rv:${v}`),
+      ].filter((tag) => !cur.recent.some(([, x]) => x === tag));
       if (opts.dryRun || (same && pending.length === 0)) return result;
-      const set: Row = { used_machines: used.machines, used_cpus: used.cpus, used_memory_kib: used.memoryKiB };
+      const set: Row = {
+        used_machines: used.machines, used_cpus: used.cpus, used_memory_kib: used.memoryKiB,
+        used_volumes: vols.used.volumes, used_volume_gib: vols.used.volumeGiB,
+      };
       const id = `n:${randomUUID()}`;
       let applied: boolean;
       try {
-        applied = await this.write(cur, set, [...pending.map((m) => `r:${m}`), id]);
+        applied = await this.write(cur, set, [...pending, id]);
       } catch (e) {
         if (!(e instanceof UnknownOutcomeError)) throw e;
         applied = changeApplied(await this.read(tenant, true), id, cur.generation + 1) ?? false;

@@ -80,11 +80,21 @@ done
 for m in drivers/acpi/button.ko drivers/input/evdev.ko; do
   cp "$MODDIR/$m" "$R/lib/modules/"
 done
-# virtio-blk disks (a machine's data disks): virtio, virtio_pci and virtio_blk are modules in Debian
-# kernels too. /init loads them in dependency order before the user data runs.
-for m in drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_pci_legacy_dev.ko \
-         drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko; do
-  if [ -f "$MODDIR/$m" ]; then cp "$MODDIR/$m" "$R/lib/modules/"; fi
+# Block devices (virtio disks: Skybus volumes and a machine's extra disks, docs/volumes.md). In the
+# Debian cloud kernel virtio, its PCI transport and virtio_blk are modules (CONFIG_VIRTIO=m,
+# CONFIG_VIRTIO_PCI=m, CONFIG_VIRTIO_BLK=m); listed in load order (each after what it depends on).
+# A module absent from the package is built in (another flavour) and simply skipped, here and in /init.
+# No filesystem module: tests read and write the raw device (dd), which needs none.
+BLOCK_MODULES="drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_pci_modern_dev.ko
+  drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko"
+: >"$R/lib/modules/block.order"
+for m in $BLOCK_MODULES; do
+  if [ -f "$MODDIR/$m" ]; then
+    cp "$MODDIR/$m" "$R/lib/modules/"
+    basename "$m" >>"$R/lib/modules/block.order"
+  else
+    log "$m not in $PKG (built in?): skipped"
+  fi
 done
 # An initial console before devtmpfs is mounted (needs root; /init also re-opens it).
 if [ "$(id -u)" = 0 ]; then
@@ -102,6 +112,10 @@ echo "root:x:0:" >"$R/etc/group"
 #   SKYBUS-USERDATA-ERROR <reason>   when skybus.userdata is not valid base64
 #   SKYBUS-SSH-KEY: <key line>       one per SSH key in the user data's ssh_authorized_keys list
 #   SKYBUS-SSH-KEYS count=<n>        after them (the keys are also in /root/.ssh/authorized_keys)
+#   SKYBUS-BLOCK devices=<vda,vdb,...>  the virtio disks the guest sees (before the user data runs)
+#   SKYBUS-BLOCK-DEVICE name=<vdX> serial=<s>  one per disk: the guest names disks in PCI order, not by
+#                                    libvirt's target dev; the serial identifies one (Skybus volumes:
+#                                    the first 20 hex digits of the volume id, docs/volumes.md)
 #   SKYBUS-ACPI power-button=<yes|no>  whether graceful shutdown is armed
 #   SKYBUS-HEARTBEAT uptime=<s>      every 5 s
 #   SKYBUS-GUEST-POWEROFF reason=acpi-power-button   just before powering off
@@ -136,14 +150,24 @@ param() { # name -> value of name=... on the kernel command line
 }
 up() { cut -d' ' -f1 /proc/uptime; }
 
+# ---- block devices: load virtio + virtio_blk, wait for every virtio disk on the PCI bus ----
+while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done </lib/modules/block.order
+want=0
+for d in /sys/bus/pci/devices/*; do
+  # virtio vendor 0x1af4; block device id 0x1001 (transitional) or 0x1042 (modern)
+  [ "$(cat "$d/vendor" 2>/dev/null)" = 0x1af4 ] || continue
+  case "$(cat "$d/device" 2>/dev/null)" in 0x1001|0x1042) want=$((want + 1)) ;; esac
+done
+i=0
+while [ "$(ls -d /sys/block/vd* 2>/dev/null | wc -l)" -lt "$want" ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+
 HOST=$(param skybus.hostname) || HOST=skybus-guest
 hostname "$HOST"
 UUID=$(cat /sys/class/dmi/id/product_uuid 2>/dev/null) || UUID=unknown
 echo "SKYBUS-GUEST-BOOTED hostname=$HOST uuid=$UUID kernel=$(uname -r) uptime=$(up)"
-
-# ---- block devices: virtio disks appear as /dev/vda, /dev/vdb, ... in probe order ----
-for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
-  [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
+echo "SKYBUS-BLOCK devices=$(ls /sys/block 2>/dev/null | grep '^vd' | tr '\n' ',' | sed 's/,$//')"
+for b in /sys/block/vd*; do
+  [ -e "$b" ] && echo "SKYBUS-BLOCK-DEVICE name=${b##*/} serial=$(cat "$b/serial" 2>/dev/null)"
 done
 
 # ---- user data ----

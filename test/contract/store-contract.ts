@@ -17,6 +17,7 @@ import { rateUsageContract } from './rate-usage-contract.js';
 import { loginAttemptsContract } from './login-attempts-contract.js';
 import { networksContract } from './networks-contract.js';
 import { quotaContract } from './quota-contract.js';
+import { volumesContract } from './volumes-contract.js';
 
 const spec: MachineSpec = { cpu: 1, memoryKiB: 65536, cpuArch: 'x86_64', image: null, disks: [], userData: null, requirements: {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -445,4 +446,5 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
   describe('rate usage', () => rateUsageContract(() => fx));
   describe('networks', () => networksContract(() => fx));
   describe('captured images', () => capturedImageContract(() => fx));
+  describe('volumes', () => volumesContract(() => fx));
 }

@@ -28,7 +28,15 @@ describe('the skybus quota commands', function () {
     assert.equal(run('quota', 'set', 'acme', '--cpu', 'unlimited').status, 0);
     const show = run('quota', 'show', 'acme', '--json');
     assert.equal(show.status, 0, show.stderr);
-    assert.deepEqual(JSON.parse(show.stdout), { tenant: 'acme', limits: { machines: 10, cpu: null, memoryMiB: 8192 }, usage: { machines: 0, cpu: 0, memoryMiB: 0 } });
+    assert.deepEqual(JSON.parse(show.stdout), {
+      tenant: 'acme', limits: { machines: 10, cpu: null, memoryMiB: 8192 }, usage: { machines: 0, cpu: 0, memoryMiB: 0 },
+      volumeLimits: { volumes: null, volumeGiB: null }, volumeUsage: { volumes: 0, volumeGiB: 0 },
+    });
+    // Volumes (docs/volumes.md): their own two limits on the same row.
+    const vol = run('quota', 'set', 'acme', '--volumes', '4', '--volume-gib', '100');
+    assert.equal(vol.status, 0, vol.stderr);
+    assert.match(vol.stdout, /acme\s+0\/10\s+0\/unlimited\s+0\/8192\s+0\/4\s+0\/100/);
+    assert.equal(run('quota', 'set', 'acme', '--volumes', 'unlimited', '--volume-gib', 'unlimited').status, 0);
     assert.match(run('quota', 'show').stdout, /acme\s+0\/10\s+0\/unlimited\s+0\/8192/);
     for (const bad of [['--cpu', '-1'], ['--machines', 'many'], []]) {
       const r = run('quota', 'set', 'acme', ...bad);
@@ -50,7 +58,7 @@ describe('the skybus quota commands', function () {
     assert.match(busy.stderr, /^skybus: quota of leaky changed \d+ s ago/);
     const dry = run('quota', 'repair', 'leaky', '--settle-seconds', '0', '--dry-run', '--json');
     assert.equal(dry.status, 0, dry.stderr);
-    assert.deepEqual(JSON.parse(dry.stdout), { tenant: 'leaky', before: { machines: 1, cpu: 2, memoryMiB: 2048 }, counted: { machines: 0, cpu: 0, memoryMiB: 0 }, releasedPresent: 0, applied: false });
+    assert.deepEqual(JSON.parse(dry.stdout), { tenant: 'leaky', before: { machines: 1, cpu: 2, memoryMiB: 2048 }, counted: { machines: 0, cpu: 0, memoryMiB: 0 }, volumesBefore: { volumes: 0, volumeGiB: 0 }, volumesCounted: { volumes: 0, volumeGiB: 0 }, releasedPresent: 0, applied: false });
     assert.match(run('quota', 'show', 'leaky').stdout, /leaky\s+1\/unlimited/);
     const fixed = run('quota', 'repair', 'leaky', '--settle-seconds', '0');
     assert.equal(fixed.status, 0, fixed.stderr);

@@ -122,6 +122,7 @@ function apply(action: Action, dom: SimDomain | null, guestObeys: boolean, orpha
     case 'save': if (dom?.state !== 'running' && dom?.state !== 'paused') throw new Error('save needs running/paused'); return { state: 'shutoff', saved: true, savedPaused: dom.state === 'paused' };
     case 'restore': if (!dom?.saved || active) throw new Error('restore needs a saved, inactive domain'); return { state: dom.savedPaused ? 'paused' : 'running', saved: false, savedPaused: false };
     case 'discardSave': if (!dom) throw new Error('no domain'); return { ...dom, saved: false };
+    case 'redefine': if (!dom) throw new Error('redefine needs a domain'); return dom;
     case 'restart': if (!dom) throw new Error('no domain'); return { ...dom, state: 'running' };
     case 'capture': if (!dom) throw new Error('no domain'); return dom;
     case 'delete': return null;

@@ -76,7 +76,7 @@ describe('frontend API: authentication, authorisation and bad input', function (
       ['bad $first', () => as(h.app, 'alice', 'get', '/api/machines').query({ $first: '0' }), 400, /\$first/],
       ['$last before $first', () => as(h.app, 'alice', 'get', '/api/machines').query({ $first: '5', $last: '2' }), 400, /\$last/],
       ['bad $select', () => as(h.app, 'alice', 'get', '/api/machines').query({ $select: 'name,1x' }), 400, /\$select/],
-      ['unknown route', () => as(h.app, 'alice', 'get', '/api/volumes'), 404, /no resource/],
+      ['unknown route', () => as(h.app, 'alice', 'get', '/api/systems'), 404, /no resource/],
       ['unknown route outside /api', () => request(h.app).get('/nope'), 404, /no resource/],
       ['wrong method', () => as(h.app, 'alice', 'put', '/api/machines'), 405, /allowed: GET, HEAD, POST/],
       ['wrong method on a job', () => as(h.app, 'alice', 'delete', '/api/jobs/01a20867-e166-774b-a077-daa86ce705ad'), 405, /GET/],

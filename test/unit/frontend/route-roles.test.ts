@@ -93,6 +93,18 @@ describe('frontend: the route table', function () {
     ids['/api/apiKeys/:id'] = idOf(key.headers.location);
     const cred = await as(h.app, 'alice', 'post', '/api/credentials').send({ name: 'alice-secret-cred', credentialTemplate: { publicKey: ed25519PublicKey() } }).expect(201);
     ids['/api/credentials/:id'] = idOf(cred.headers.location);
+    // Volumes (docs/volumes.md): a placed machine of alice's with one attached, and tenant-owned volume catalog items.
+    const vm = idOf(created.headers.location);
+    await h.store.machines.assignHost(vm, 'host-a');
+    const vol = await as(h.app, 'alice', 'post', '/api/volumes').send({ name: 'alice-secret-vol', volumeTemplate: { volumeConfig: { capacity: 1048576 } } }).expect(202);
+    const mv = await as(h.app, 'alice', 'post', `/api/machines/${vm}/volumes`).send({ volume: { href: vol.headers.location } }).expect(202);
+    const vcfg = await h.store.catalog.create('volumeConfig', 'acme-only', 'acme', { description: '', properties: {}, capacity: 1048576, format: 'qcow2' });
+    const vtpl = await h.store.catalog.create('volumeTemplate', 'acme-only', 'acme', { description: '', properties: {}, volumeConfig: vcfg.id });
+    Object.assign(ids, {
+      '/api/volumes/:id': idOf(vol.headers.location), '/api/machines/:id/volumes': vm, '/api/machines/:id/volumes/:mvid': vm,
+      '/api/volumeConfigs/:id': vcfg.id, '/api/volumeTemplates/:id': vtpl.id,
+    });
+    assert.ok(mv.headers.location.includes(vm));
     // ResourceMetadata is the same for every tenant: its ids are type names, not tenant-owned.
     const byTenant = entries.filter((e) => e.template.includes(':id') && e.role === 'user' && !e.template.startsWith('/api/resourceMetadata/'));
     assert.ok(byTenant.length >= 7);
@@ -107,7 +119,7 @@ describe('frontend: the route table', function () {
       assert.equal(theirs.body.message.replaceAll(real, 'ID').replaceAll(eventId, 'ID'), missing.body.message.replaceAll(MISSING, 'ID'), `${method} ${template}`);
     }
     // Collections, counts and filters on any field never show the other tenant's members.
-    for (const [coll, filter] of [['machines', "name='alice-secret'"], ['jobs', "action='create'"], ['events', "type!='x'"], ['apiKeys', "name='alice-key'"], ['credentials', "name='alice-secret-cred'"], ['networks', "name='alice-secret-net'"], ['machineConfigs', "name='acme-only'"], ['machineImages', "name='acme-only'"], ['machineTemplates', "name='acme-only'"]] as const) {
+    for (const [coll, filter] of [['machines', "name='alice-secret'"], ['jobs', "action='create'"], ['events', "type!='x'"], ['apiKeys', "name='alice-key'"], ['credentials', "name='alice-secret-cred'"], ['networks', "name='alice-secret-net'"], ['volumes', "name='alice-secret-vol'"], ['volumeConfigs', "name='acme-only'"], ['volumeTemplates', "name='acme-only'"], ['machineConfigs', "name='acme-only'"], ['machineImages', "name='acme-only'"], ['machineTemplates', "name='acme-only'"]] as const) {
       const res = await as(h.app, 'bob', 'get', `/api/${coll}`).query({ $filter: filter }).expect(200);
       assert.equal(res.body.count, 0, `${coll} ${filter}`);
       assert.doesNotMatch(JSON.stringify(res.body), /alice-secret|alice-key/);
