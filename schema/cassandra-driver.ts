@@ -4,6 +4,7 @@
  * retried: a CAS write timeout surfaces as UnknownOutcomeError so the caller re-reads.
  */
 import cassandra from 'cassandra-driver';
+import { SkybusRetryPolicy } from './cassandra-retry.js';
 import { UnavailableError, UnknownOutcomeError, ValidationError, isSkybusError } from '../errors/registry.js';
 import type { DdlStatement, TableDef } from './cql-ddl.js';
 import { checkRow, checkTtl, keyOf } from './row-codec.js';
@@ -96,6 +97,7 @@ export class CassandraDriver implements TableDriver {
       localDataCenter: o.localDataCenter,
       authProvider: o.username ? new cassandra.auth.PlainTextAuthProvider(o.username, o.password ?? '') : undefined,
       socketOptions: { readTimeout: o.requestTimeoutMs ?? 12_000, connectTimeout: 5_000 },
+      policies: { retry: new SkybusRetryPolicy() },
       queryOptions: {
         consistency: types.consistencies[o.consistency === 'LOCAL_QUORUM' ? 'localQuorum' : o.consistency === 'LOCAL_ONE' ? 'localOne' : o.consistency.toLowerCase() as 'one'],
         serialConsistency: types.consistencies.localSerial,

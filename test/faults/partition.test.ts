@@ -52,7 +52,7 @@ describe('faults: a Cassandra node partitioned from the other two, under load', 
     sampling = false;
     await sampler;
     const f = load.figures;
-    console.log(`    partition 30 s: ${during.requests} requests during it, ${during.ok} 2xx; whole run ${f.requests} requests, ${f.ok} 2xx, ${f.unavailable} 503, ${f.other} other ${JSON.stringify(f.otherSamples)}; ring whole again ${seenUpS.toFixed(1)} s after the heal; acknowledged machines ${load.machines.length}, lost ${lost.length}, changes answered 503 that happened anyway ${load.uncertainApplied}; samples with a machine running twice: ${doubles}`);
+    console.log(`    partition 30 s: ${during.requests} requests during it, ${during.ok} 2xx; whole run ${f.requests} requests, ${f.ok} 2xx, ${f.unavailable} 503, ${f.other} other ${JSON.stringify(f.otherSamples)}; ring whole again ${seenUpS.toFixed(1)} s after the heal; acknowledged machines ${load.machines.length}, lost ${lost.length}, changes answered 503 that happened anyway ${load.uncertainApplied}; samples with a machine running twice: ${doubles}; 503 causes ${JSON.stringify(s.unavailableCauses())}`);
     assert.deepEqual(lost, []);
     assert.equal(doubles, 0);
     assert.equal(f.other, 0, `${JSON.stringify(f.otherSamples)}; frontend internal errors: ${s.internalErrors().join('\n')}`);

@@ -47,7 +47,7 @@ describe('faults: a rolling restart of the three Cassandra nodes under load', fu
     sampling = false;
     await sampler;
     const f = load.figures;
-    console.log(`    rolling restart (${restartS.toFixed(0)} s): ${f.requests} requests, ${f.ok} 2xx, ${f.unavailable} 503, ${f.other} other ${JSON.stringify(f.otherSamples)}; acknowledged machines ${load.machines.length}, lost ${lost.length}, changes answered 503 that happened anyway ${load.uncertainApplied}; samples with a machine running twice: ${doubles}`);
+    console.log(`    rolling restart (${restartS.toFixed(0)} s): ${f.requests} requests, ${f.ok} 2xx, ${f.unavailable} 503, ${f.other} other ${JSON.stringify(f.otherSamples)}; acknowledged machines ${load.machines.length}, lost ${lost.length}, changes answered 503 that happened anyway ${load.uncertainApplied}; samples with a machine running twice: ${doubles}; 503 causes ${JSON.stringify(s.unavailableCauses())}`);
     assert.deepEqual(lost, []);
     assert.equal(doubles, 0);
     assert.equal(f.other, 0, `${JSON.stringify(f.otherSamples)}; frontend internal errors: ${s.internalErrors().join('\n')}`);

@@ -39,6 +39,8 @@ export interface FaultStack {
   jobsDone(jobs: string[], timeoutMs?: number): Promise<void>;
   /** The frontend's logged internal errors (a 500's cause), newest last. */
   internalErrors(): string[];
+  /** What the frontend's 503s were waiting for: store operation and message, with counts. */
+  unavailableCauses(): Record<string, number>;
   cleanup(): Promise<void>;
 }
 
@@ -96,6 +98,20 @@ export async function faultStack(name: string, opts: { agents?: number } = {}): 
       try {
         return readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('internal error')).map((l) => l.slice(0, 1500));
       } catch { return []; }
+    },
+    unavailableCauses() {
+      const out: Record<string, number> = {};
+      let text = '';
+      try { text = readFileSync(logFile, 'utf8'); } catch { return out; }
+      for (const line of text.split('\n')) {
+        if (!line.includes('request failed')) continue;
+        try {
+          const err = (JSON.parse(line) as { err?: { details?: { storeOperation?: string }; message?: string } }).err;
+          const k = `${err?.details?.storeOperation ?? '?'}: ${(err?.message ?? '').slice(0, 60)}`;
+          out[k] = (out[k] ?? 0) + 1;
+        } catch { /* not JSON */ }
+      }
+      return out;
     },
     async cleanup() {
       await placer.stop();

@@ -1,0 +1,26 @@
+/**
+ * The driver's retry policy for Skybus. The driver's default rethrows a write timeout (unless it is the
+ * batch log's) and retries a read timeout only when enough replicas answered without the data. Every
+ * plain Skybus statement is idempotent (an upsert of explicit values, a delete, a read: marked
+ * `isIdempotent`), so repeating it is safe: a write or read that timed out at its coordinator — the
+ * usual cost of a node going down or coming back, before the ring has marked it — is retried once
+ * on the next host instead of becoming a 503. Lightweight transactions are not idempotent and keep
+ * the default (a CAS timeout is an unknown outcome the caller resolves by reading).
+ */
+import cassandra from 'cassandra-driver';
+
+type Info = Parameters<cassandra.policies.retry.RetryPolicy['onWriteTimeout']>[0] & { executionOptions?: { isIdempotent(): boolean } };
+
+const idempotent = (info: Info) => info.executionOptions?.isIdempotent?.() === true;
+
+export class SkybusRetryPolicy extends cassandra.policies.retry.RetryPolicy {
+  override onWriteTimeout(info: Info, consistency: cassandra.types.consistencies, received: number, blockFor: number, writeType: string): cassandra.policies.retry.DecisionInfo {
+    if (idempotent(info) && info.nbRetry < 1 && writeType !== 'CAS') return this.retryResult(consistency, false);
+    return super.onWriteTimeout(info, consistency, received, blockFor, writeType);
+  }
+
+  override onReadTimeout(info: Info, consistency: cassandra.types.consistencies, received: number, blockFor: number, isDataPresent: boolean): cassandra.policies.retry.DecisionInfo {
+    if (idempotent(info) && info.nbRetry < 1) return this.retryResult(consistency, false);
+    return super.onReadTimeout(info, consistency, received, blockFor, isDataPresent);
+  }
+}
