@@ -4,23 +4,34 @@
  * plain Skybus statement is idempotent (an upsert of explicit values, a delete, a read: marked
  * `isIdempotent`), so repeating it is safe: a write or read that timed out at its coordinator — the
  * usual cost of a node going down or coming back, before the ring has marked it — is retried once
- * on the next host instead of becoming a 503. Lightweight transactions are not idempotent and keep
- * the default (a CAS timeout is an unknown outcome the caller resolves by reading).
+ * on the next host (twice at most) instead of becoming a 503. That includes SERIAL reads, whose
+ * Paxos round reports a timeout as a CAS write timeout: a read has no effect of its own to repeat.
+ * Lightweight transactions are marked not idempotent and keep the default (a CAS timeout is an
+ * unknown outcome the caller resolves by reading).
  */
 import cassandra from 'cassandra-driver';
 
 type Info = Parameters<cassandra.policies.retry.RetryPolicy['onWriteTimeout']>[0] & { executionOptions?: { isIdempotent(): boolean } };
 
+/** Retries of one idempotent statement, each on the next host. */
+const MAX_RETRIES = 2;
+
 const idempotent = (info: Info) => info.executionOptions?.isIdempotent?.() === true;
 
 export class SkybusRetryPolicy extends cassandra.policies.retry.RetryPolicy {
   override onWriteTimeout(info: Info, consistency: cassandra.types.consistencies, received: number, blockFor: number, writeType: string): cassandra.policies.retry.DecisionInfo {
-    if (idempotent(info) && info.nbRetry < 1 && writeType !== 'CAS') return this.retryResult(consistency, false);
+    if (idempotent(info) && info.nbRetry < MAX_RETRIES) return this.retryResult(consistency, false);
     return super.onWriteTimeout(info, consistency, received, blockFor, writeType);
   }
 
+  /** Unavailable is refused before anything runs, so even a lightweight transaction may try the next host. */
+  override onUnavailable(info: Info, consistency: cassandra.types.consistencies, required: number, alive: boolean): cassandra.policies.retry.DecisionInfo {
+    if (info.nbRetry < MAX_RETRIES) return this.retryResult(consistency, false);
+    return super.onUnavailable(info, consistency, required, alive);
+  }
+
   override onReadTimeout(info: Info, consistency: cassandra.types.consistencies, received: number, blockFor: number, isDataPresent: boolean): cassandra.policies.retry.DecisionInfo {
-    if (idempotent(info) && info.nbRetry < 1) return this.retryResult(consistency, false);
+    if (idempotent(info) && info.nbRetry < MAX_RETRIES) return this.retryResult(consistency, false);
     return super.onReadTimeout(info, consistency, received, blockFor, isDataPresent);
   }
 }
