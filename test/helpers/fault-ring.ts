@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import cassandra from 'cassandra-driver';
 import { until } from './until.js';
 
 const run = promisify(execFile);
@@ -33,10 +34,34 @@ export async function killNode(node: 'node1' | 'node2' | 'node3'): Promise<void>
   await until(`${node} to be gone`, 30_000, async () => !alive(pid), 100);
 }
 
-/** Starts whatever nodes of the ring are not running and waits until every node sees the others UP. */
+/**
+ * Starts whatever nodes of the ring are not running, waits until every node sees the others UP and
+ * all three report the same schema version (a node that was down during a schema change must have
+ * caught up before a test creates its keyspace).
+ */
 export async function startRing(timeoutS = 240): Promise<void> {
   await run('bash', [CTL, 'start', '--cluster'], { timeout: timeoutS * 1000 });
   await run('bash', [CTL, 'wait', '--cluster', '--timeout', String(timeoutS)], { timeout: (timeoutS + 10) * 1000 });
+  await waitForSchemaAgreement();
+}
+
+/** Until every node's own schema_version (system.local, asked of that node) is the same. */
+export async function waitForSchemaAgreement(timeoutMs = 120_000): Promise<void> {
+  const versions = async () => Promise.all(ringAddresses().map(async (addr) => {
+    const c = new cassandra.Client({
+      contactPoints: [addr], localDataCenter: 'datacenter1',
+      policies: { loadBalancing: new cassandra.policies.loadBalancing.AllowListPolicy(new cassandra.policies.loadBalancing.RoundRobinPolicy(), [`${addr}:9042`]) },
+    });
+    try {
+      await c.connect();
+      return String((await c.execute('SELECT schema_version FROM system.local')).rows[0]?.get('schema_version'));
+    } catch {
+      return `unreachable:${addr}`;
+    } finally {
+      await c.shutdown().catch(() => undefined);
+    }
+  }));
+  await until('the ring to agree on the schema', timeoutMs, async () => new Set(await versions()).size === 1, 1000);
 }
 
 /** SIGTERM, as an operator's stop (the node announces its shutdown); SIGKILL after 60 s. */
