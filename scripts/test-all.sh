@@ -61,15 +61,20 @@ set -e
 if [ "$rc" -eq 0 ] && [ -z "${SKYBUS_CASSANDRA_CONTACT_POINTS:-}" ] && [ "$started_cassandra" = 1 ]; then
   bash scripts/cassandra/ctl.sh stop
   started_cassandra=0
-  # A fresh ring every time: a node killed by an earlier run may come back with stale schema.
-  bash scripts/cassandra/ctl.sh wipe --cluster
-  bash scripts/cassandra/ctl.sh start --cluster
-  started_cluster=1
-  bash scripts/cassandra/ctl.sh wait --cluster --timeout 240
-  set +e
-  SKYBUS_FAULTS=1 npx mocha --reporter spec --exit 'dist/test/faults/**/*.test.js' 2>&1 | tee -a "$out"
-  rc=${PIPESTATUS[0]}
-  set -e
+  # A fresh ring for every fault test file: a test kills, partitions or restarts nodes, and a node
+  # that was down during another test's schema change must not decide the next test's outcome.
+  for f in dist/test/faults/*.test.js; do
+    bash scripts/cassandra/ctl.sh stop --cluster >/dev/null 2>&1 || true
+    bash scripts/cassandra/ctl.sh wipe --cluster
+    bash scripts/cassandra/ctl.sh start --cluster
+    started_cluster=1
+    bash scripts/cassandra/ctl.sh wait --cluster --timeout 240
+    set +e
+    SKYBUS_FAULTS=1 npx mocha --reporter spec --exit "$f" 2>&1 | tee -a "$out"
+    frc=${PIPESTATUS[0]}
+    set -e
+    if [ "$frc" -ne 0 ]; then rc=$frc; fi
+  done
 fi
 count() { sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -Eo "^ +[0-9]+ $1" | grep -Eo '[0-9]+' | awk '{ s += $1 } END { print s + 0 }' || true; }
 passed=$(count passing); failed=$(count failing); skipped=$(count pending)

@@ -30,7 +30,7 @@ export class SteadyLoad {
     if (status >= 200 && status < 300) { this.figures.ok++; return true; }
     if (status === 503) { this.figures.unavailable++; if (!(Number(retryAfter) >= 1)) this.figures.noRetryAfter++; return false; }
     this.figures.other++;
-    if (this.figures.otherSamples.length < 10) this.figures.otherSamples.push(`${what}: ${status}`);
+    if (this.figures.otherSamples.length < 10) this.figures.otherSamples.push(`${status} ${what}`);
     return false;
   }
 
@@ -39,7 +39,7 @@ export class SteadyLoad {
     let n = 0;
     while (this.running) {
       const r = await this.call('POST', '/api/machines', { name: `${this.prefix}${w}-${n++}`, machineTemplate: { href: this.template } });
-      if (this.count(r.status, r.headers.get('retry-after'), 'create')) {
+      if (this.count(r.status, r.headers.get('retry-after'), `create: ${String(r.body.message ?? '').slice(0, 120)}`)) {
         const t: Tracked = { url: r.headers.get('location')!, stopped: false, deleted: false, stopUncertain: false, deleteUncertain: false };
         mine.push(t);
         this.machines.push(t);
@@ -48,13 +48,13 @@ export class SteadyLoad {
       if (toStop && !toStop.stopped && !toStop.deleted) {
         const s = await this.call('POST', `${toStop.url}/stop`, { resourceURI: ACTION, action: STOP });
         // 409: the machine is still starting or already stopping; not a failure of the bus.
-        if (s.status === 409) { this.figures.requests++; this.figures.ok++; } else if (this.count(s.status, s.headers.get('retry-after'), 'stop')) toStop.stopped = true;
+        if (s.status === 409) { this.figures.requests++; this.figures.ok++; } else if (this.count(s.status, s.headers.get('retry-after'), `stop: ${String(s.body.message ?? '').slice(0, 120)}`)) toStop.stopped = true;
         else if (s.status === 503) toStop.stopUncertain = true;
       }
       const toDelete = mine[mine.length - 4];
       if (toDelete && !toDelete.deleted) {
         const d = await this.call('DELETE', toDelete.url);
-        if (d.status === 409) { this.figures.requests++; this.figures.ok++; } else if (this.count(d.status, d.headers.get('retry-after'), 'delete')) toDelete.deleted = true;
+        if (d.status === 409) { this.figures.requests++; this.figures.ok++; } else if (this.count(d.status, d.headers.get('retry-after'), `delete: ${String(d.body.message ?? '').slice(0, 120)}`)) toDelete.deleted = true;
         else if (d.status === 503) toDelete.deleteUncertain = true;
       }
       await new Promise((r) => setTimeout(r, 50));
