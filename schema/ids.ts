@@ -8,29 +8,18 @@ let lastMs = -1;
 let counter = 0;
 
 /**
- * A v7 UUID for `now`. Ids made in this process in the same millisecond keep their creation order:
- * the 12 bits after the version hold a counter (RFC 9562, method 1), so "in creation order" lists
- * sorted by id do not shuffle ids made within one millisecond. The rest is random.
+ * A v7 UUID for `now`. Consecutive ids made in this process for the same millisecond keep their
+ * creation order: the 12 bits after the version hold a counter (RFC 9562, method 1), so "in creation
+ * order" lists sorted by id do not shuffle ids made within one millisecond (up to 4,096 of them;
+ * beyond that the counter wraps). Any other time starts the counter again. The rest is random.
  */
 export function newId(now = Date.now()): string {
   const b = randomBytes(16);
-  let ms = now;
-  if (now === lastMs || (now < lastMs && lastMs - now < 10)) {
-    // Same millisecond (or a clock that stepped back a little): next counter value, carrying into ms.
-    ms = lastMs;
-    counter++;
-    if (counter > 0xfff) { ms = ++lastMs; counter = 0; }
-  } else if (now > lastMs) {
-    lastMs = now;
-    counter = 0;
-  }
-  b.writeUIntBE(ms, 0, 6);
-  if (ms === lastMs) {
-    b[6] = 0x70 | ((counter >> 8) & 0x0f);
-    b[7] = counter & 0xff;
-  } else {
-    b[6] = (b[6] & 0x0f) | 0x70; // an explicit time in the past: random, as before
-  }
+  if (now === lastMs) counter = (counter + 1) & 0xfff;
+  else { lastMs = now; counter = 0; }
+  b.writeUIntBE(now, 0, 6);
+  b[6] = 0x70 | (counter >> 8);
+  b[7] = counter & 0xff;
   b[8] = (b[8] & 0x3f) | 0x80;
   const h = b.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
