@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { heal, partitionNode, startRing } from '../helpers/fault-ring.js';
-import { faultStack, rowsWhole, twoCopies, type FaultStack } from '../helpers/fault-stack.js';
+import { faultStack, rowsWhole, sampleEvery, twoCopies, type FaultStack } from '../helpers/fault-stack.js';
 import { SteadyLoad } from '../helpers/steady-load.js';
 import { until } from '../helpers/until.js';
 
@@ -32,13 +32,7 @@ describe('faults: a Cassandra node partitioned from the other two, under load', 
   it('0 acknowledged requests lost, 0 machines running twice, failures are 503 + Retry-After, rows whole after the heal', async () => {
     const load = new SteadyLoad(s.call, s.template, 'part-');
     let doubles = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        if (twoCopies(await s.domains())) doubles++;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    })();
+    const sampler = sampleEvery(250, async () => { if (twoCopies(await s.domains())) doubles++; });
     load.start(3);
     await new Promise((r) => setTimeout(r, 5000));
     const duringBefore = { ...load.figures };
@@ -52,8 +46,7 @@ describe('faults: a Cassandra node partitioned from the other two, under load', 
     await new Promise((r) => setTimeout(r, 5000));
     await load.stop();
     const { lost } = await load.verify();
-    sampling = false;
-    await sampler;
+    await sampler.stop();
     const f = load.figures;
     console.log(`    partition 30 s: ${during.requests} requests during it, ${during.ok} 2xx; whole run ${f.requests} requests, ${f.ok} 2xx, ${f.unavailable} 503, ${f.other} other ${JSON.stringify(f.otherSamples)}; ring whole again ${seenUpS.toFixed(1)} s after the heal; acknowledged machines ${load.machines.length}, lost ${lost.length}, changes answered 503 that happened anyway ${load.uncertainApplied}; samples with a machine running twice: ${doubles}; 503 causes ${JSON.stringify(s.unavailableCauses())}`);
     assert.deepEqual(lost, []);

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { killNode, startRing } from '../helpers/fault-ring.js';
-import { faultStack, rowsWhole, type CallResult, type FaultStack } from '../helpers/fault-stack.js';
+import { faultStack, rowsWhole, sampleEvery, type CallResult, type FaultStack } from '../helpers/fault-stack.js';
 import { until } from '../helpers/until.js';
 
 const ACTION = 'http://schemas.dmtf.org/cimi/1/Action';
@@ -39,13 +39,7 @@ describe('faults: two Cassandra nodes of three die, then return', function () {
     assert.equal(await running(), 4);
 
     let minRunning = Infinity;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        minRunning = Math.min(minRunning, await running());
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    })();
+    const sampler = sampleEvery(250, async () => { minRunning = Math.min(minRunning, await running()); });
 
     await killNode('node2');
     await killNode('node3');
@@ -85,8 +79,7 @@ describe('faults: two Cassandra nodes of three die, then return', function () {
     assert.equal(stop.status, 202, JSON.stringify(stop.body));
     await s.jobsDone([after.job, stop.headers.get('cimi-job-uri')!]);
     const convergedAt = Date.now();
-    sampling = false;
-    await sampler;
+    await sampler.stop();
     console.log(`    recovery: ring restarted in ${((ringUpAt - restartAt) / 1000).toFixed(1)} s; first create accepted ${((acceptedAt - ringUpAt) / 1000).toFixed(1)} s after the ring was up; a new machine STARTED and a stop done ${((convergedAt - ringUpAt) / 1000).toFixed(1)} s after; fewest guests running at any sample: ${minRunning} of 4`);
     assert.equal(minRunning, 4, 'agents kept every guest running while the bus was gone');
 

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { startRing, stopNode } from '../helpers/fault-ring.js';
-import { faultStack, rowsWhole, twoCopies, type FaultStack } from '../helpers/fault-stack.js';
+import { faultStack, rowsWhole, sampleEvery, twoCopies, type FaultStack } from '../helpers/fault-stack.js';
 import { SteadyLoad } from '../helpers/steady-load.js';
 import { until } from '../helpers/until.js';
 
@@ -27,13 +27,7 @@ describe('faults: a rolling restart of the three Cassandra nodes under load', fu
   it('0 acknowledged requests lost, 0 double placements, >= 99 % 2xx, the rest 503 + Retry-After', async () => {
     const load = new SteadyLoad(s.call, s.template, 'roll-');
     let doubles = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        if (twoCopies(await s.domains())) doubles++;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    })();
+    const sampler = sampleEvery(250, async () => { if (twoCopies(await s.domains())) doubles++; });
     load.start(3);
     await new Promise((r) => setTimeout(r, 5000));
     const t0 = Date.now();
@@ -46,8 +40,7 @@ describe('faults: a rolling restart of the three Cassandra nodes under load', fu
     await new Promise((r) => setTimeout(r, 5000));
     await load.stop();
     const { lost } = await load.verify();
-    sampling = false;
-    await sampler;
+    await sampler.stop();
     const f = load.figures;
     console.log(`    rolling restart (${restartS.toFixed(0)} s): ${f.requests} requests, ${f.ok} 2xx, ${f.unavailable} 503, ${f.other} other ${JSON.stringify(f.otherSamples)}; acknowledged machines ${load.machines.length}, lost ${lost.length}, changes answered 503 that happened anyway ${load.uncertainApplied}; samples with a machine running twice: ${doubles}; 503 causes ${JSON.stringify(s.unavailableCauses())}`);
     assert.deepEqual(lost, []);

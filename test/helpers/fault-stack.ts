@@ -151,3 +151,15 @@ export function twoCopies(domains: (DomainSnapshot & { host: number })[]): strin
   }
   return null;
 }
+
+/** Runs `probe` every `everyMs` until `stop()`, which waits for the last run (the fault tests' samplers). */
+export function sampleEvery(everyMs: number, probe: () => Promise<void>): { stop(): Promise<void> } {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await probe();
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return { async stop() { running = false; await loop; } };
+}
