@@ -6,7 +6,8 @@
  * adopts the domains it finds (by UUID) and carries on without touching healthy guests.
  *
  * This file is only the loop; the parts it composes:
- *   host-lease.ts     registration, lease renewal, heartbeat, "is it still safe to act"
+ *   host-lease.ts     registration, lease renewal, heartbeats, "is it still safe to act"
+ *   fencing.ts        the self-fencing watchdog: no heartbeat for the fencing window, HA guests go
  *   machine-sync.ts   per machine: observe, decide, act (machine-actions.ts), event, status, finishDelete
  *   orphans.ts        prefixed domains with no machine
  *   usage-sampler.ts  machine_metrics samples, and accounting.ts's usage_records
@@ -22,6 +23,7 @@ import { indexDomains } from './domain-index.js';
 import { domainName } from './domain-xml.js';
 import { errorText } from './error-text.js';
 import { AgentEvents } from './event-log.js';
+import { SelfFencing } from './fencing.js';
 import { HostLease } from './host-lease.js';
 import { LibvirtHost, type DomainSnapshot } from './libvirt-host.js';
 import { MachineSync } from './machine-sync.js';
@@ -58,6 +60,8 @@ export class HypervisorAgent {
   private readonly now: () => number;
 
   private readonly lease: HostLease;
+  private readonly fencing: SelfFencing;
+  private readonly events: AgentEvents;
   private readonly machines: MachineSync;
   private readonly orphans: OrphanDomains;
   private readonly sampler: UsageSampler;
@@ -75,19 +79,26 @@ export class HypervisorAgent {
     this.log = (deps.log ?? silentLogger()).child({ component: 'hypervisor-agent', hostId: deps.config.hostId });
     this.host = deps.libvirt ?? new LibvirtHost(deps.config.libvirtUri);
     this.ownsHost = !deps.libvirt;
-    this.lease = new HostLease(this.store, this.config, this.host, this.log, this.now);
+    this.fencing = new SelfFencing(this.config, this.host, this.log, this.now);
+    this.lease = new HostLease(this.store, this.config, this.host, this.log, this.now, this.fencing);
     this.holder = this.lease.holder;
     const events = new AgentEvents(this.store, this.config.hostId, this.log, this.now);
+    this.events = events;
     this.sampler = new UsageSampler(this.store, this.config, this.log);
     this.machines = new MachineSync({
       store: this.store, config: this.config, host: this.host, events, log: this.log, metrics: this.metrics, now: this.now,
       onPurged: (id) => this.sampler.forget(id),
     });
     this.volumes = new VolumeSync({ store: this.store, config: this.config, domainType: this.host.domainType, log: this.log, now: this.now, events });
-    this.orphans = new OrphanDomains(this.config, this.host, events, this.log, this.metrics, this.now);
+    this.orphans = new OrphanDomains(this.config, this.host, events, this.log, this.metrics, this.now,
+      async (id) => { const m = await this.store.machines.get(id); return m ? m.hostId : undefined; });
   }
 
   get hasLease(): boolean { return this.lease.held; }
+  /** Fenced (fencing.ts) and not yet heard on the bus again. */
+  get isFenced(): boolean { return this.fencing.fenced; }
+  /** The fencing watchdog (tests drive its tick). */
+  get fenceWatchdog(): SelfFencing { return this.fencing; }
   get libvirt(): LibvirtHost { return this.host; }
 
   /** Connect, register the host, take the lease if free, then reconcile every intervalMs until stop(). */
@@ -95,7 +106,8 @@ export class HypervisorAgent {
     if (!this.stopped) return;
     this.stopped = false;
     await this.host.connect();
-    await this.lease.register();
+    this.fencing.start();
+    await this.lease.register().catch((e) => this.log.error({ err: errorText(e) }, 'could not register the host; retrying every cycle'));
     await mkdir(this.config.workDir, { recursive: true });
     await this.cycleSafely();
     this.schedule();
@@ -104,6 +116,7 @@ export class HypervisorAgent {
   /** Stop the loop, wait for the cycle in flight, give the lease back, withdraw from the registry. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.fencing.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.inFlight) await this.inFlight.catch(() => undefined);
@@ -140,6 +153,9 @@ export class HypervisorAgent {
     const lease = await this.lease.renew();
     if (!lease.held || lease.gained) { this.machines.forget(); this.volumes.forget(); }
     if (!lease.held) return report;
+    if (lease.heartbeat !== null) this.fencing.heartbeatWritten(lease.heartbeat);
+    // Fenced and not yet heard again: nothing is done until a heartbeat is written under the lease.
+    if (this.fencing.fenced) return report;
     report.leaseHeld = true;
     this.machines.startCycle();
 
@@ -147,6 +163,8 @@ export class HypervisorAgent {
     const [machines, domainList, volumes] = await Promise.all([
       this.store.machines.listOnHost(this.config.hostId), this.listDomainsOrReconnect(), this.store.volumes.listOnHost(this.config.hostId),
     ]);
+    this.fencing.setHighlyAvailable(machines.filter((m) => m.spec.highlyAvailable).map((m) => m.machineId));
+    await this.reportFencing(machines);
     // Volumes (docs/volumes.md): files first, so each machine's definition can hold its attached ones.
     const attached = await this.volumes.prepare(volumes);
     for (const m of machines) m.volumes = attached.get(m.machineId) ?? [];
@@ -190,6 +208,22 @@ export class HypervisorAgent {
     this.metrics?.agentDomains.set({ host: this.config.hostId }, snapshots.size);
     this.metrics?.loopSeconds.observe({ loop: 'agent' }, Number(process.hrtime.bigint() - t0) / 1e9);
     return report;
+  }
+
+  /** The guests fenced while the bus was gone, as events once it is back (one per guest). */
+  private async reportFencing(machines: readonly { machineId: string; tenant: string }[]): Promise<void> {
+    const rec = this.fencing.takeRecord();
+    if (!rec) return;
+    const tenantOf = new Map(machines.map((m) => [m.machineId.toLowerCase(), m.tenant]));
+    for (const g of rec.guests) {
+      await this.events.append({
+        tenant: tenantOf.get(g.machineId.toLowerCase()) ?? 'system', ts: rec.at, type: 'alarm', severity: 'high', outcome: g.ok ? 'Warning' : 'Failure', resource: g.machineId,
+        content: {
+          hostId: this.config.hostId, action: `fence-${g.action}`, reason: `host ${this.config.hostId} had no heartbeat on the bus for ${Math.round(rec.sinceHeartbeatMs / 1000)} s (fencing window ${Math.round(this.config.fenceAfterMs / 1000)} s): guest ${g.action === 'destroy' ? 'destroyed' : 'paused'} so it cannot run twice`,
+          ...(g.error ? { error: g.error } : {}),
+        },
+      });
+    }
   }
 
   /**

@@ -5,6 +5,10 @@ import { ConfigError } from '../errors/registry.js';
 import { checkHostId } from '../schema/store/hosts.js';
 
 export type OrphanPolicy = 'report' | 'destroy';
+/** What fencing does to a guest (docs/lifecycle.md, "Self-fencing"). */
+export type FenceAction = 'destroy' | 'pause';
+/** Which guests fencing touches: the highly available ones (the only ones restarted elsewhere), or all. */
+export type FenceScope = 'ha' | 'all';
 
 export interface AgentConfig {
   /** The host's id on the bus (default: the machine's hostname). */
@@ -44,6 +48,14 @@ export interface AgentConfig {
    * long apart (backoff.ts). At least intervalMs; default 5 minutes.
    */
   backoffMaxMs: number;
+  /**
+   * Self-fencing (fencing.ts): no heartbeat on the bus for this long and the agent destroys (or
+   * pauses) its guests in fenceScope, then acts on nothing until it holds the lease again. At least
+   * the lease TTL (heartbeats go every third of it); default 30 s.
+   */
+  fenceAfterMs: number;
+  fenceAction: FenceAction;
+  fenceScope: FenceScope;
 }
 
 export type AgentConfigInput = Partial<AgentConfig>;
@@ -78,6 +90,10 @@ export function agentConfig(input: AgentConfigInput = {}): AgentConfig {
     if (typeof v !== 'string' || !k) throw new ConfigError(`label '${k}' must have a string value`);
   }
   const intervalMs = positiveInt(input.intervalMs ?? 1000, 'intervalMs', 10);
+  const fenceAction = input.fenceAction ?? 'destroy';
+  if (fenceAction !== 'destroy' && fenceAction !== 'pause') throw new ConfigError(`fenceAction must be 'destroy' or 'pause' (got '${String(fenceAction)}')`);
+  const fenceScope = input.fenceScope ?? 'ha';
+  if (fenceScope !== 'ha' && fenceScope !== 'all') throw new ConfigError(`fenceScope must be 'ha' or 'all' (got '${String(fenceScope)}')`);
   const cfg: AgentConfig = {
     hostId,
     libvirtUri,
@@ -94,7 +110,11 @@ export function agentConfig(input: AgentConfigInput = {}): AgentConfig {
     labels: { ...labels },
     fullResyncEvery: positiveInt(input.fullResyncEvery ?? 30, 'fullResyncEvery'),
     backoffMaxMs: positiveInt(input.backoffMaxMs ?? Math.max(300_000, intervalMs), 'backoffMaxMs', intervalMs),
+    fenceAfterMs: positiveInt(input.fenceAfterMs ?? 30_000, 'fenceAfterMs', 1000),
+    fenceAction,
+    fenceScope,
   };
+  if (cfg.fenceAfterMs < cfg.leaseTtlSeconds * 1000) throw new ConfigError(`fenceAfterMs (${cfg.fenceAfterMs}ms) must be at least leaseTtlSeconds (${cfg.leaseTtlSeconds}s): heartbeats go every third of the lease TTL, and a shorter window fences a healthy host`);
   if (cfg.leaseTtlSeconds * 1000 <= cfg.intervalMs) throw new ConfigError(`leaseTtlSeconds (${cfg.leaseTtlSeconds}s) must be longer than intervalMs (${cfg.intervalMs}ms) or the lease lapses between cycles`);
   return cfg;
 }

@@ -153,6 +153,11 @@ export function metadataHost(xml: string): string | null {
   return m ? m[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&') : null;
 }
 
+/** The domain was defined for a highly available machine (its agent fences it when cut off from the bus). */
+export function metadataHighlyAvailable(xml: string): boolean {
+  return /<skybus:machine\b[^>]*>[\s\S]*?<skybus:ha>true<\/skybus:ha>/.test(xml);
+}
+
 /** The domain XML for a machine: name <prefix><id>, uuid = machine id, memory, vcpus, boot, disks, console. */
 export function buildDomainXml(m: HostMachine, opts: DomainXmlOptions): string {
   const e = xmlEscape;
@@ -238,6 +243,7 @@ export function buildDomainXml(m: HostMachine, opts: DomainXmlOptions): string {
     `    <skybus:machine xmlns:skybus='${SKYBUS_XMLNS}'>`,
     `      <skybus:host>${e(opts.hostId)}</skybus:host>`,
     `      <skybus:tenant>${e(m.tenant)}</skybus:tenant>`,
+    ...(spec.highlyAvailable ? [`      <skybus:ha>true</skybus:ha>`] : []),
     `    </skybus:machine>`,
     `  </metadata>`,
     `  <memory unit='KiB'>${Math.max(1, Math.floor(spec.memoryKiB))}</memory>`,

@@ -15,7 +15,12 @@ export interface LeaseRenewal {
   held: boolean;
   /** Held now but not before: what this process remembers of the host may be stale. */
   gained: boolean;
+  /** The `renewed` of the heartbeat this renewal wrote (null: none was due, or it failed). */
+  heartbeat: number | null;
 }
+
+/** What the lease needs to know of self-fencing (fencing.ts). */
+export interface FencingState { readonly fenced: boolean; readonly since: number | null }
 
 export class HostLease {
   /** This process's identity as the lease holder and service instance. */
@@ -24,6 +29,8 @@ export class HostLease {
   private isHeld = false;
   private safeUntil = 0;
   private lastAnnounceAt = 0;
+  private lastHeartbeatAt = 0;
+  private removed = false;
   private readonly startedAt: number;
 
   constructor(
@@ -32,23 +39,28 @@ export class HostLease {
     private readonly host: LibvirtHost,
     private readonly log: Logger,
     private readonly now: () => number,
+    private readonly fencing: FencingState = { fenced: false, since: null },
   ) {
     this.holder = `${config.hostId}@${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.startedAt = now();
   }
 
   get held(): boolean { return this.isHeld; }
+  /** An admin removed this host (`skybus host remove`): the agent does not act on it. */
+  get hostRemoved(): boolean { return this.removed; }
 
   /** Publish the host and its libvirt capacity (and labels) on the bus. */
   async register(): Promise<void> {
     if (!this.host.connected) await this.host.connect();
     const node = await this.host.nodeInfo();
-    await this.store.hosts.register({
+    const registered = await this.store.hosts.register({
       id: this.config.hostId,
       name: this.host.domainType === 'test' ? this.config.hostId : node.hostname,
       uri: this.config.libvirtUri, arch: node.arch, cpus: node.cpus, memoryKiB: node.memoryKiB, labels: this.config.labels,
     }, this.now());
     this.registered = true;
+    this.removed = registered.state === 'REMOVED';
+    if (this.removed) this.log.error('this host was removed by an admin (skybus host remove): not taking its lease nor acting');
     this.log.info({ cpus: node.cpus, memoryKiB: node.memoryKiB, arch: node.arch }, 'host registered');
   }
 
@@ -56,7 +68,15 @@ export class HostLease {
   async renew(): Promise<LeaseRenewal> {
     if (!this.registered) await this.register();
     const had = this.isHeld;
+    if (!had) {
+      // A removed host stays removed until an admin registers it again (its row gone: host remove).
+      const row = await this.store.hosts.get(this.config.hostId);
+      this.removed = row?.state === 'REMOVED';
+      if (!row) await this.register();
+      if (this.removed) return { held: false, gained: false, heartbeat: null };
+    }
     const renewStart = Date.now();
+    const heartbeatValue = this.now();
     const held = had
       ? await this.store.hosts.renewLease(this.config.hostId, this.holder, this.config.leaseTtlSeconds)
       : await this.store.hosts.acquireLease(this.config.hostId, this.holder, this.config.leaseTtlSeconds);
@@ -64,14 +84,34 @@ export class HostLease {
     if (!held) {
       if (had) this.log.error('lost the host lease to another holder: not acting until it is free again');
       else this.log.warn('the host lease is held by another live agent: waiting');
-      return { held: false, gained: false };
+      return { held: false, gained: false, heartbeat: null };
     }
     if (!had) this.log.info({ holder: this.holder }, 'host lease acquired');
     // Act only while the lease surely holds: a cycle that outlasts two thirds of it stops acting
     // until the next renewal, so a standby agent that took over never races this one.
     this.safeUntil = renewStart + (this.config.leaseTtlSeconds * 1000 * 2) / 3;
     await this.announce();
-    return { held: true, gained: !had };
+    const heartbeat = await this.heartbeatIfDue(heartbeatValue, !had);
+    return { held: true, gained: !had, heartbeat };
+  }
+
+  /**
+   * The host's heartbeat (host_heartbeats), every third of the lease TTL, at once after gaining the
+   * lease or while fenced: `renewed` is when the renewal it follows started, the base of the fencing
+   * clock on both sides (fencing.ts, schema/host-health.ts).
+   */
+  private async heartbeatIfDue(renewed: number, force: boolean): Promise<number | null> {
+    if (!force && !this.fencing.fenced && renewed - this.lastHeartbeatAt < (this.config.leaseTtlSeconds * 1000) / 3) return null;
+    try {
+      await this.store.hosts.heartbeat({
+        hostId: this.config.hostId, holder: this.holder, renewed, fenceAfterMs: this.config.fenceAfterMs, fencedAt: this.fencing.since,
+      });
+      this.lastHeartbeatAt = renewed;
+      return renewed;
+    } catch (e) {
+      this.log.warn({ err: errorText(e) }, 'heartbeat write failed');
+      return null;
+    }
   }
 
   /** False once the cycle has outlasted the safe part of the lease renewed at its start. */

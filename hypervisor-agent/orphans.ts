@@ -1,6 +1,8 @@
 /**
  * Orphans: domains with the Skybus prefix and no machine on this host. Reported once (an alarm event);
  * under orphanPolicy 'destroy' destroyed and undefined, but only when seen on two cycles in a row.
+ * A domain whose machine now lives on another host (moved by an HA restart while this host was
+ * down: docs/lifecycle.md) is removed whatever the policy, and never started: the machine runs there.
  */
 import type { Logger } from '../observability/logger.js';
 import type { SkybusMetrics } from '../observability/metrics.js';
@@ -25,6 +27,8 @@ export class OrphanDomains {
     private readonly log: Logger,
     private readonly metrics: SkybusMetrics | undefined,
     private readonly now: () => number,
+    /** The host the machine's row names now (null: unplaced; undefined: no such machine). */
+    private readonly hostOfMachine: (machineId: string) => Promise<string | null | undefined> = async () => undefined,
   ) {}
 
   async handle(d: DomainSnapshot, report: CycleReport): Promise<void> {
@@ -32,6 +36,11 @@ export class OrphanDomains {
     const owner = metadataHost(xml);
     if (owner !== null && owner !== this.config.hostId) return; // another host's domain on a shared connection
     const tenant = /<skybus:tenant>([^<]*)<\/skybus:tenant>/.exec(xml)?.[1] ?? SYSTEM_TENANT;
+    const machineId = d.name.slice(this.config.domainPrefix.length);
+    if (/^[0-9a-f-]{36}$/i.test(machineId)) {
+      const now = await this.hostOfMachine(machineId);
+      if (typeof now === 'string' && now !== this.config.hostId) { await this.removeMoved(d, machineId, now, tenant, report); return; }
+    }
     const seen = (this.seen.get(d.name) ?? 0) + 1;
     this.seen.set(d.name, seen);
     report.orphans.push(d.name);
@@ -63,6 +72,27 @@ export class OrphanDomains {
       report.actions.push({ machineId: d.uuid, action: 'orphan', ok: false, error: errorText(e) });
       this.metrics?.agentActions.inc({ action: 'orphan', outcome: 'error' });
       log.error({ err: errorText(e) }, 'could not destroy orphan domain');
+    }
+  }
+
+  /** The machine was restarted on another host while this one was cut off: its old domain goes, files too. */
+  private async removeMoved(d: DomainSnapshot, machineId: string, nowOn: string, tenant: string, report: CycleReport): Promise<void> {
+    const log = this.log.child({ domain: d.name, uuid: d.uuid, movedTo: nowOn });
+    try {
+      await this.host.destroy(d.uuid);
+      await this.host.undefine(d.uuid);
+      await removeMachineFiles(this.config.workDir, machineId);
+      this.seen.delete(d.name);
+      report.actions.push({ machineId: d.uuid, action: 'orphan', ok: true });
+      this.metrics?.agentActions.inc({ action: 'orphan', outcome: 'moved-removed' });
+      log.warn('removed the domain of a machine that now runs on another host (HA restart)');
+      await this.events.append({
+        tenant, ts: this.now(), type: 'state', severity: 'medium', outcome: 'Success', resource: d.uuid,
+        content: { hostId: this.config.hostId, domain: d.name, action: 'moved-domain-removed', reason: `machine now on host ${nowOn}: its old domain here was removed, not restarted` },
+      });
+    } catch (e) {
+      report.actions.push({ machineId: d.uuid, action: 'orphan', ok: false, error: errorText(e) });
+      log.error({ err: errorText(e) }, 'could not remove the domain of a moved machine');
     }
   }
 

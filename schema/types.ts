@@ -52,6 +52,12 @@ export interface MachineSpec {
   networkInterfaces?: NicSpec[];
   /** The latest capture asked (absent: never); done once status.lastCapture names its image. */
   capture?: CaptureRequest | null;
+  /**
+   * Highly available (docs/lifecycle.md, "Host loss, fencing and HA restart"): when its host is down
+   * for good, placement starts it again on another host, after the host's fencing window has passed.
+   * Absent or false: it waits for its host.
+   */
+  highlyAvailable?: boolean;
 }
 
 /** A group of hosts (all of whose labels match) and the libvirt network a machine there attaches to. */
@@ -159,7 +165,8 @@ export interface Host {
   cpus: number;
   memoryKiB: number;
   labels: Record<string, string>;
-  state: 'ENABLED' | 'DISABLED';
+  /** REMOVED: an admin said it will not come back (`skybus host remove`); its agent no longer acts. */
+  state: 'ENABLED' | 'DISABLED' | 'REMOVED';
   generation: number;
   usedCpus: number;
   usedMemoryKiB: number;
@@ -169,6 +176,18 @@ export interface Host {
 }
 
 export interface Lease { hostId: string; holder: string; renewed: number }
+
+/** A host's last sign of life, written by its agent (host_heartbeats; docs/lifecycle.md). */
+export interface HostHeartbeat {
+  hostId: string;
+  holder: string;
+  /** The start of the lease renewal this heartbeat follows (agent clock, ms). */
+  renewed: number;
+  /** The agent's fencing window (ms): it fences its HA guests once renewed + this has passed without a newer heartbeat. */
+  fenceAfterMs: number;
+  /** When the agent last fenced (null: not since it last held the lease). */
+  fencedAt: number | null;
+}
 
 export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCESS', 'FAILED', 'STOPPING', 'STOPPED'] as const;
 export type JobState = (typeof JOB_STATES)[number];

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, UnknownOutcomeError, ValidationError } from '../../errors/registry.js';
 import { collectPages, fromJson, toJson } from '../json-column.js';
 import type { Row, TableDriver } from '../table-driver.js';
-import type { Allocation, Host, Lease } from '../types.js';
+import type { Allocation, Host, HostHeartbeat, Lease } from '../types.js';
 
 export interface HostInventory {
   id: string;
@@ -188,4 +188,36 @@ export class HostStore {
     const rows = await collectPages((pageState) => this.d.scan('host_leases', { limit: 1000, pageState }));
     return rows.filter((r) => r.holder !== null).map((r) => ({ hostId: r.host_id as string, holder: r.holder as string, renewed: r.renewed as number }));
   }
+
+  // --- heartbeats: liveness that outlives the lease (docs/lifecycle.md, host loss) ------------
+
+  /** The agent's plain overwrite of its host's heartbeat row (no lightweight transaction). */
+  async heartbeat(hb: HostHeartbeat): Promise<void> {
+    await this.d.put('host_heartbeats', {
+      host_id: checkHostId(hb.hostId), holder: hb.holder, renewed: hb.renewed, fence_after_ms: hb.fenceAfterMs, fenced_at: hb.fencedAt,
+    });
+  }
+
+  async heartbeats(): Promise<Map<string, HostHeartbeat>> {
+    const rows = await collectPages((pageState) => this.d.scan('host_heartbeats', { limit: 1000, pageState }));
+    return new Map(rows.filter((r) => r.renewed !== null).map((r) => [r.host_id as string, rowToHeartbeat(r)]));
+  }
+
+  async heartbeatOf(hostId: string): Promise<HostHeartbeat | null> {
+    const r = await this.d.get('host_heartbeats', { host_id: checkHostId(hostId) });
+    return r && r.renewed !== null ? rowToHeartbeat(r) : null;
+  }
+
+  /** The lease row of one host (null: nobody holds it now). */
+  async leaseOf(hostId: string, opts: { serial?: boolean } = {}): Promise<Lease | null> {
+    const r = await this.d.get('host_leases', { host_id: checkHostId(hostId) }, opts);
+    return r && r.holder !== null ? { hostId, holder: r.holder as string, renewed: r.renewed as number } : null;
+  }
+}
+
+function rowToHeartbeat(r: Row): HostHeartbeat {
+  return {
+    hostId: r.host_id as string, holder: (r.holder as string) ?? '', renewed: Number(r.renewed),
+    fenceAfterMs: Number(r.fence_after_ms ?? 0), fencedAt: r.fenced_at === null || r.fenced_at === undefined ? null : Number(r.fenced_at),
+  };
 }
