@@ -1,5 +1,6 @@
 /** Placement settings: validated with defaults at start-up, then passed down. */
 import { ConfigError } from '../errors/registry.js';
+import { hostLivenessPolicy, type HostLivenessPolicy } from '../schema/host-health.js';
 
 export type PlacementPolicy = 'packing' | 'striping';
 
@@ -22,6 +23,10 @@ export interface PlacementConfig {
   fullResyncMs: number;
   /** Machines placed at once by one instance (each on a different host, so they do not collide). */
   parallelism: number;
+  /** When a host counts as down, and the fencing allowances before its HA machines move (schema/host-health.ts). */
+  liveness: HostLivenessPolicy;
+  /** How often down hosts are looked for (placement/ha-restart.ts). */
+  haCheckMs: number;
 }
 
 export function placementConfig(partial: Partial<PlacementConfig> = {}): PlacementConfig {
@@ -37,12 +42,14 @@ export function placementConfig(partial: Partial<PlacementConfig> = {}): Placeme
     lookbackBuckets: partial.lookbackBuckets ?? 10,
     fullResyncMs: partial.fullResyncMs ?? 60_000,
     parallelism: partial.parallelism ?? 8,
+    liveness: hostLivenessPolicy(partial.liveness),
+    haCheckMs: partial.haCheckMs ?? 5_000,
   };
   if (cfg.policy !== 'packing' && cfg.policy !== 'striping') throw new ConfigError(`placement policy must be packing or striping, not '${String(cfg.policy)}'`);
   for (const k of ['cpuAllocationRatio', 'ramAllocationRatio'] as const) {
     if (!(cfg[k] > 0) || cfg[k] > 64) throw new ConfigError(`${k} must be > 0 and <= 64`);
   }
-  for (const k of ['intervalMs', 'backoffBaseMs', 'backoffMaxMs', 'fullResyncMs', 'maxClaimRetries', 'lookbackBuckets', 'parallelism'] as const) {
+  for (const k of ['intervalMs', 'backoffBaseMs', 'backoffMaxMs', 'fullResyncMs', 'maxClaimRetries', 'lookbackBuckets', 'parallelism', 'haCheckMs'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new ConfigError(`${k} must be a positive integer`);
   }
   return cfg;

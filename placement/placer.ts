@@ -8,10 +8,12 @@
 import type { Logger } from '../observability/logger.js';
 import type { SkybusMetrics } from '../observability/metrics.js';
 import type { BusStore } from '../schema/bus-store.js';
+import { isAgentLease } from '../schema/host-health.js';
 import { PLACEMENT_BUCKET_MS } from '../schema/store/machines.js';
 import type { Host, Machine } from '../schema/types.js';
 import { backoffMs, chooseHosts, ownerOf } from './choose-host.js';
 import type { PlacementConfig } from './config.js';
+import { HaRestart } from './ha-restart.js';
 
 /** host_id given to a machine deleted before it was placed, so no placer places it afterwards. */
 export const DELETED_BEFORE_PLACEMENT = '(deleted)';
@@ -40,9 +42,11 @@ export class Placer {
   private running = false;
   private readonly started = Date.now();
   private readonly log: Logger;
+  private readonly ha: HaRestart;
 
   constructor(private readonly deps: { store: BusStore; config: PlacementConfig; log: Logger; metrics: SkybusMetrics }) {
     this.log = deps.log.child({ module: 'placement', instance: deps.config.instanceId });
+    this.ha = new HaRestart(deps);
   }
 
   start(): void {
@@ -110,13 +114,15 @@ export class Placer {
   private async refreshHosts(): Promise<void> {
     const [hosts, leases] = await Promise.all([this.deps.store.hosts.list(), this.deps.store.hosts.leases()]);
     this.hosts = new Map(hosts.map((h) => [h.id, h]));
-    this.alive = new Set(leases.map((l) => l.hostId));
+    this.alive = new Set(leases.filter(isAgentLease).map((l) => l.hostId));
   }
 
   async runOnce(now = Date.now()): Promise<CycleReport> {
     this.cycle++;
     const report: CycleReport = { examined: 0, placed: 0, unschedulable: 0, conflicts: 0 };
     await this.refreshMembership(now);
+    // Highly available machines of down hosts first: they are running nowhere.
+    await this.ha.runIfDue(now, this.placers).catch((e) => this.log.warn({ err: e }, 'HA restart check failed'));
     await this.gather(now);
     const mine = [...this.due.entries()].filter(([id, d]) => d.at <= now
       && (ownerOf(id, this.placers) === this.deps.config.instanceId || now - d.firstSeen >= TAKEOVER_MS));

@@ -19,6 +19,14 @@
 import { ConfigError } from '../errors/registry.js';
 import type { Host, HostHeartbeat, Lease } from './types.js';
 
+/** The lease holder placement uses while it moves a down host's HA machines (the host's agent then cannot act). */
+export const EVACUATION_HOLDER = 'evacuation:';
+
+/** A lease held by the host's own agent (not by an evacuation). */
+export function isAgentLease(l: Lease): boolean {
+  return !l.holder.startsWith(EVACUATION_HOLDER);
+}
+
 export type HostHealth = 'up' | 'unreachable' | 'down' | 'removed';
 
 export interface HostLivenessPolicy {
@@ -69,7 +77,7 @@ export function hostCondition(host: Pick<Host, 'state' | 'registered'> | null, l
   const lastSeen = hb?.renewed ?? null;
   const haRestartAt = hb ? Math.max(hb.renewed + p.downAfterMs, hb.renewed + hb.fenceAfterMs + p.fenceBudgetMs + p.clockSkewMs) : null;
   if (host?.state === 'REMOVED') return { health: 'removed', lastSeen, haRestartAt };
-  if (lease) return { health: 'up', lastSeen, haRestartAt: null };
+  if (lease && isAgentLease(lease)) return { health: 'up', lastSeen, haRestartAt: null };
   // Never heartbeated: count from its registration, so a host whose agent never came up still goes down.
   const since = lastSeen ?? host?.registered ?? now;
   return { health: now - since >= p.downAfterMs ? 'down' : 'unreachable', lastSeen, haRestartAt };

@@ -221,6 +221,28 @@ export class MachineStore {
     return true;
   }
 
+  /**
+   * Move a machine from a host that is down to another (HA restart, placement/ha-restart.ts):
+   * applied only while the row still names `from` (lightweight transaction), then the spec goes to the
+   * new host's partition and leaves the old one. The caller holds the old host's lease, so its agent
+   * cannot act meanwhile.
+   */
+  async moveHost(id: string, from: string, to: string): Promise<boolean> {
+    const cur = await this.get(id);
+    if (!cur || cur.hostId !== from) return false;
+    let applied: boolean;
+    try {
+      ({ applied } = await this.d.cas('machines', { id, host_id: to }, { if: { host_id: from, tenant: cur.tenant } }));
+    } catch (e) {
+      if (!(e instanceof UnknownOutcomeError)) throw e;
+      applied = (await this.get(id, { serial: true }))?.hostId === to;
+    }
+    if (!applied) return false;
+    await this.mirrorUntilStable(id, to, { ...cur, hostId: to });
+    await this.removeFromHost(from, id);
+    return true;
+  }
+
   async setPlacement(id: string, info: PlacementInfo): Promise<void> {
     await this.d.put('machines', { id: checkId(id, 'machine id'), placement: toJson(info) });
   }
