@@ -25,6 +25,7 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { credentialRoutes } from './routes/credentials.js';
 import type { RouteDeps } from './routes/deps.js';
+import { HostConditions } from './host-conditions.js';
 import { entryPointRoutes } from './routes/entry-point.js';
 import { eventLogRoutes } from './routes/event-logs.js';
 import { eventRoutes } from './routes/events.js';
@@ -55,7 +56,7 @@ const MUTATING = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 
 export function buildApp(deps: FrontendDeps): express.Express {
   const log = deps.log.child({ module: 'frontend' });
-  const rd: RouteDeps = { store: deps.store, config: deps.config, log };
+  const rd: RouteDeps = { store: deps.store, config: deps.config, log, hostConditions: new HostConditions(deps.store, deps.config.hostLiveness) };
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);

@@ -92,6 +92,15 @@ export function optEnum<T extends string>(body: Body, field: string, values: rea
   return hit;
 }
 
+/** A boolean: JSON true/false, or the words "true"/"false" (an XML body's text). */
+export function optBoolean(body: Body, field: string, label = field): boolean | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string' && /^(true|false)$/i.test(v.trim())) return v.trim().toLowerCase() === 'true';
+  throw new ValidationError(`${label} must be true or false`, { field: label });
+}
+
 /** base64 (standard alphabet, padded), at most maxBytes once decoded. */
 export function optBase64(body: Body, field: string, maxBytes: number, label = field): string | undefined {
   const v = optString(body, field, Math.ceil(maxBytes / 3) * 4 + 8, label);

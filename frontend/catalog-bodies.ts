@@ -7,7 +7,7 @@ import type { CatalogItem, CatalogKind } from '../schema/types.js';
 import type { Principal } from './auth/authenticator.js';
 import { isAdmin } from './auth/authenticator.js';
 import {
-  checkText, hrefId, optBase64, optEnum, optObject, optString, optStringMap, rejectUnknownFields, reqInt, type Body,
+  checkText, hrefId, optBase64, optBoolean, optEnum, optObject, optString, optStringMap, rejectUnknownFields, reqInt, type Body,
 } from './body-fields.js';
 import type { ImageCondition } from './captured-image.js';
 import { memberUrl, resourceUri, type CollectionName } from './cimi/uris.js';
@@ -23,7 +23,7 @@ export const DISK_FORMATS = ['qcow2', 'raw'] as const;
 
 export interface ConfigDoc { description: string; properties: Record<string, string>; cpu: number; memory: number; cpuArch: string; disks: { capacity: number; format: string }[] }
 export interface ImageDoc { description: string; properties: Record<string, string>; imageLocation: string; format: (typeof IMAGE_FORMATS)[number]; initrd: string | null; kernelCmdline: string | null; cpuArch: string }
-export interface TemplateDoc { description: string; properties: Record<string, string>; machineConfig: string; machineImage: string; initialState: InitialState; userData: string | null; /** A Credential id (absent on older templates). */ credential?: string | null }
+export interface TemplateDoc { description: string; properties: Record<string, string>; machineConfig: string; machineImage: string; initialState: InitialState; userData: string | null; /** A Credential id (absent on older templates). */ credential?: string | null; /** HA (docs/lifecycle.md; absent: false). */ highlyAvailable?: boolean }
 
 /** Common parts: name, description, properties. */
 export function commonFields(body: Body, where: string): { name: string; description: string; properties: Record<string, string> } {
@@ -92,8 +92,9 @@ export function parseImageBody(body: Body, where = 'MachineImage'): { name: stri
 
 /** A template's references are ids; the caller checks they exist. */
 export function parseTemplateBody(body: Body, where = 'MachineTemplate'): { name: string; doc: TemplateDoc } {
-  rejectUnknownFields(body, ['machineConfig', 'machineImage', 'initialState', 'userData', 'credential'], where);
+  rejectUnknownFields(body, ['machineConfig', 'machineImage', 'initialState', 'userData', 'credential', 'highlyAvailable'], where);
   const { name, description, properties } = commonFields(body, where);
+  const highlyAvailable = optBoolean(body, 'highlyAvailable', `${where}.highlyAvailable`) ?? false;
   const cfg = optObject(body, 'machineConfig', `${where}.machineConfig`);
   const img = optObject(body, 'machineImage', `${where}.machineImage`);
   if (!cfg) throw new ValidationError(`${where}.machineConfig is required`, { field: `${where}.machineConfig` });
@@ -109,6 +110,7 @@ export function parseTemplateBody(body: Body, where = 'MachineTemplate'): { name
       initialState: optEnum(body, 'initialState', INITIAL_STATES, `${where}.initialState`) ?? DEFAULT_INITIAL_STATE,
       userData: optBase64(body, 'userData', USER_DATA_MAX_BYTES, `${where}.userData`) ?? null,
       credential: cred ? hrefId(cred, 'credentials', `${where}.credential`) : null,
+      highlyAvailable,
     },
   };
 }

@@ -1,4 +1,5 @@
 /** The frontend's settings: defaults, then validation. Built once at start-up and passed to buildApp. */
+import { DEFAULT_LIVENESS, hostLivenessFromEnv, hostLivenessPolicy, type HostLivenessPolicy } from '../schema/host-health.js';
 import { ConfigError } from '../errors/registry.js';
 import { RATE_LIMIT_DEFAULTS, type RateLimitConfig } from './rate-limit.js';
 
@@ -31,6 +32,8 @@ export interface FrontendConfig {
   auditTtlDays: number;
   /** Limits on requests that change something, per tenant and per client address, over all frontends. */
   rateLimit: RateLimitConfig;
+  /** When a host counts as down (schema/host-health.ts; SKYBUS_HOST_*): what machine views say of its machines. */
+  hostLiveness: HostLivenessPolicy;
 }
 
 /** Operator-set bounds on a single machine (a per-request bound; quotas are per tenant). */
@@ -60,6 +63,7 @@ export const FRONTEND_DEFAULTS: FrontendConfig = {
   passwordQueue: 32,
   auditTtlDays: 90,
   rateLimit: RATE_LIMIT_DEFAULTS,
+  hostLiveness: DEFAULT_LIVENESS,
   machineLimits: {
     maxCpu: 64, maxMemoryKiB: 256 * 1024 * 1024, maxDisks: 8, maxDiskKiB: 2 * 1024 * 1024 * 1024,
     diskFormats: ['qcow2', 'raw'], tenantInlineConfig: true,
@@ -99,6 +103,7 @@ export function frontendConfig(input: Partial<FrontendConfig> = {}): FrontendCon
   c.machineLimits = machineLimits(c.machineLimits);
   positiveInt(c.auditTtlDays, 'auditTtlDays', 7300);
   c.rateLimit = rateLimit(c.rateLimit);
+  c.hostLiveness = hostLivenessPolicy(c.hostLiveness);
   return c;
 }
 
@@ -177,6 +182,7 @@ export function frontendConfigFromEnv(env: NodeJS.ProcessEnv = process.env, over
       diskFormats: envList(env, 'SKYBUS_FRONTEND_DISK_FORMATS'),
       tenantInlineConfig: envBool(env, 'SKYBUS_FRONTEND_TENANT_INLINE_CONFIG'),
     } as MachineLimits,
+    hostLiveness: hostLivenessFromEnv(env),
     listenHost: env.SKYBUS_FRONTEND_HOST || undefined,
     listenPort: envInt(env, 'SKYBUS_FRONTEND_PORT'),
     publicBaseUrl: env.SKYBUS_FRONTEND_PUBLIC_URL || undefined,

@@ -16,6 +16,8 @@ import type { Job, JobState, Machine } from '../schema/types.js';
 import { imageCondition, type ImageCondition } from './captured-image.js';
 import { tenantPlacementSummary } from './machine-view.js';
 import { settleVolume } from './volume-job-settlement.js';
+import type { HostConditions } from './host-conditions.js';
+import { applyHostCondition } from './machine-host-effect.js';
 
 export interface Settlement { state: JobState; statusMessage: string; progress: number; returnCode: number }
 
@@ -66,8 +68,12 @@ export function stopRefusal(job: Job): string | null {
   return null;
 }
 
-/** Reads the job's machine, settles the job, writes it back when it changed. */
-export async function settleJob(store: BusStore, job: Job, now = Date.now()): Promise<Job> {
+/**
+ * Reads the job's machine, settles the job, writes it back when it changed. With host conditions,
+ * the machine is judged as its host's health shows it (machine-host-effect.ts): a job on a machine
+ * whose host is down and that is not highly available ends FAILED with that reason.
+ */
+export async function settleJob(store: BusStore, job: Job, now = Date.now(), hosts?: HostConditions): Promise<Job> {
   if (isTerminal(job.state)) return job;
   let s: Settlement;
   if (job.targetType === 'Volume') {
@@ -76,7 +82,9 @@ export async function settleJob(store: BusStore, job: Job, now = Date.now()): Pr
     const item = await store.catalog.get('machineImage', job.targetId);
     s = settleCapture(job, item ? await imageCondition(store, item) : null);
   } else {
-    s = settle(job, job.targetType === 'Machine' ? await store.machines.get(job.targetId) : null);
+    let m = job.targetType === 'Machine' ? await store.machines.get(job.targetId) : null;
+    if (m?.hostId && hosts) m = applyHostCondition(m, await hosts.of(m.hostId), now).machine;
+    s = settle(job, m);
   }
   if (s.state === job.state && s.statusMessage === job.statusMessage && s.progress === job.progress && s.returnCode === job.returnCode) return job;
   // Only a terminal outcome is written back: progress is derived on every read anyway, and a reader

@@ -8,7 +8,7 @@ import type { BusStore } from '../schema/bus-store.js';
 import { newId } from '../schema/ids.js';
 import type { DiskSpec, MachineSpec } from '../schema/types.js';
 import { isAdmin, type Principal } from './auth/authenticator.js';
-import { hrefId, optBase64, optEnum, optObject, optStringMap, rejectUnknownFields, type Body } from './body-fields.js';
+import { hrefId, optBase64, optBoolean, optEnum, optObject, optStringMap, rejectUnknownFields, type Body } from './body-fields.js';
 import {
   DEFAULT_INITIAL_STATE, INITIAL_STATES, USER_DATA_MAX_BYTES, commonFields, parseConfigBody, parseImageBody,
   type ConfigDoc, type ImageDoc, type InitialState, type TemplateDoc,
@@ -143,7 +143,7 @@ export async function resolveMachineCreate(store: BusStore, who: Principal, body
   const tpl = optObject(body, 'machineTemplate', 'MachineCreate.machineTemplate');
   if (!tpl) throw new ValidationError('MachineCreate.machineTemplate is required', { field: 'MachineCreate.machineTemplate' });
   const where = 'machineTemplate';
-  rejectUnknownFields(tpl, ['href', 'machineConfig', 'machineImage', 'initialState', 'userData', 'credential', 'networkInterfaces'], where);
+  rejectUnknownFields(tpl, ['href', 'machineConfig', 'machineImage', 'initialState', 'userData', 'credential', 'networkInterfaces', 'highlyAvailable'], where);
   // Check the inline fields' types before any lookup.
   const cfgIn = optObject(tpl, 'machineConfig', `${where}.machineConfig`);
   const imgIn = optObject(tpl, 'machineImage', `${where}.machineImage`);
@@ -151,6 +151,7 @@ export async function resolveMachineCreate(store: BusStore, who: Principal, body
   const userDataIn = optBase64(tpl, 'userData', USER_DATA_MAX_BYTES, `${where}.userData`);
   const credIn = optObject(tpl, 'credential', `${where}.credential`);
   const nicsIn = tpl.networkInterfaces;
+  const haIn = optBoolean(tpl, 'highlyAvailable', `${where}.highlyAvailable`);
   const inlineKey = credIn && credIn.href === undefined ? parseCredentialTemplate(credIn, `${where}.credential`) : null;
 
   let base: TemplateDoc | null = null;
@@ -181,6 +182,7 @@ export async function resolveMachineCreate(store: BusStore, who: Principal, body
     userData: null,
     requirements,
   };
+  if (haIn ?? base?.highlyAvailable ?? false) spec.highlyAvailable = true;
   const nics = await resolveNetworkInterfaces(store, who, nicsIn, `${where}.networkInterfaces`);
   if (nics.length > 0) spec.networkInterfaces = nics;
   const keys = await credentialKeys(store, who, credIn, inlineKey, base, `${where}.credential`);

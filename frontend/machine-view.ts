@@ -70,7 +70,10 @@ export function tenantPlacementSummary(m: Machine): string | null {
   return m.placement.reason ? 'waiting for capacity' : null;
 }
 
-export function machineView(m: Machine, base: string, who: Principal): Record<string, unknown> {
+/** What the host's health adds to the view (machine-host-effect.ts; apply it to the machine first). */
+export interface HostNote { hostHealth: string | null; note: string | null }
+
+export function machineView(m: Machine, base: string, who: Principal, host: HostNote = { hostHealth: null, note: null }): Record<string, unknown> {
   const id = memberUrl(base, 'machines', m.id);
   const state = displayState(m);
   const operations = operationsFor(state, m).map((op) => (op === 'delete' || op === 'edit'
@@ -97,13 +100,15 @@ export function machineView(m: Machine, base: string, who: Principal): Record<st
     generation: m.generation,
     observedGeneration: m.status.observedGeneration,
     requirements: m.spec.requirements,
+    highlyAvailable: m.spec.highlyAvailable === true,
   };
+  if (host.hostHealth) view.hostHealth = host.hostHealth;
   if (m.spec.image) view.imageLocation = m.spec.image.location;
   if (m.status.error) view.error = m.status.error;
   // Operators see how many hosts each filter removed; tenants only what their machine waits for.
   const reason = m.hostId ? null : (isAdmin(who) ? m.placement?.reason : tenantPlacementSummary(m)) ?? null;
   if (reason) view.placementReason = reason;
-  const statusMessage = m.status.error ?? reason;
+  const statusMessage = m.status.error ?? host.note ?? reason;
   if (statusMessage) view.statusMessage = statusMessage;
   if (isAdmin(who) && m.hostId) view.hostId = m.hostId;
   view.operations = operations;

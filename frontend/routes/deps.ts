@@ -2,9 +2,12 @@
 import type { Logger } from '../../observability/logger.js';
 import type { BusStore } from '../../schema/bus-store.js';
 import type { FrontendConfig } from '../config.js';
+import type { HostConditions } from '../host-conditions.js';
 
 export interface RouteDeps {
   store: BusStore;
   config: FrontendConfig;
   log: Logger;
+  /** Host health for machine views and job settlement (host-conditions.ts). */
+  hostConditions: HostConditions;
 }

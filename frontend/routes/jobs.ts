@@ -40,7 +40,7 @@ async function ownJob(deps: RouteDeps, id: string, who: Principal) {
 }
 
 export function jobRoutes(deps: RouteDeps, mountedAt: string): Router {
-  const { store, config } = deps;
+  const { store, config, hostConditions } = deps;
   const r = Router();
   defineRoute(r, mountedAt, '/jobs', {
     get: async (req, res) => {
@@ -48,7 +48,7 @@ export function jobRoutes(deps: RouteDeps, mountedAt: string): Router {
       const base = baseUrl(req, config);
       const q = parseCollectionQuery(req, config);
       const pages = storePages((pageState) => store.jobs.listByTenant(who.tenant, { limit: 200, pageState }));
-      const result = await runCollectionQuery(pages, q, async (j) => jobView(await settleJob(store, j), base));
+      const result = await runCollectionQuery(pages, q, async (j) => jobView(await settleJob(store, j, Date.now(), hostConditions), base));
       const id = collectionUrl(base, 'jobs');
       sendCimi(req, res, 200, collectionBody({ type: 'JobCollection', id, member: 'jobs', result, q, next: nextWindowQuery(req, q, result.count) }));
     },
@@ -56,7 +56,7 @@ export function jobRoutes(deps: RouteDeps, mountedAt: string): Router {
   defineRoute(r, mountedAt, '/jobs/:id', {
     get: async (req, res) => {
       const job = await ownJob(deps, req.params.id as string, principalOf(res));
-      sendCimi(req, res, 200, jobView(await settleJob(store, job), baseUrl(req, config)));
+      sendCimi(req, res, 200, jobView(await settleJob(store, job, Date.now(), hostConditions), baseUrl(req, config)));
     },
   });
   defineRoute(r, mountedAt, '/jobs/:id/stop', {

@@ -27,6 +27,7 @@ import { applyAction, createMachine, editMachine, loadMachine } from '../machine
 import { expandMachineView } from '../machine-sub-collections.js';
 import { MACHINE_ACTIONS, machineView, type MachineAction } from '../machine-view.js';
 import { captureMachine } from '../machine-capture.js';
+import { applyHostCondition } from '../machine-host-effect.js';
 import { commonFields } from '../catalog-bodies.js';
 import type { Body } from '../body-fields.js';
 import type { Principal } from '../auth/authenticator.js';
@@ -86,8 +87,13 @@ async function captureByAction(deps: RouteDeps, req: Request, res: Response, who
 }
 
 export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
-  const { store, config } = deps;
+  const { store, config, hostConditions } = deps;
   const r = Router();
+  // The machine as its host's health shows it (machine-host-effect.ts), then its view.
+  const view = async (m: Machine, base: string, who: Principal) => {
+    const e = applyHostCondition(m, m.hostId ? await hostConditions.of(m.hostId) : null, Date.now());
+    return { machine: e.machine, body: machineView(e.machine, base, who, e) };
+  };
   const bounds = { limits: config.machineLimits, fleet: new FleetBounds(store) };
 
   defineRoute(r, mountedAt, '/machines', {
@@ -96,7 +102,10 @@ export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
       const base = baseUrl(req, config);
       const q = parseCollectionQuery(req, config);
       const pages = storePages((pageState) => store.machines.listByTenant(who.tenant, { limit: STORE_PAGE, pageState }));
-      const result = await runCollectionQuery(pages, q, (m) => expandMachineView(req, config, machineView(m, base, who), { store, machine: m, base, who }));
+      const result = await runCollectionQuery(pages, q, async (m) => {
+        const v = await view(m, base, who);
+        return expandMachineView(req, config, v.body, { store, machine: v.machine, base, who });
+      });
       const id = collectionUrl(base, 'machines');
       sendCimi(req, res, 200, collectionBody({ type: 'MachineCollection', id, member: 'machines', result, q, addHref: id, next: nextWindowQuery(req, q, result.count) }));
     },
@@ -122,7 +131,8 @@ export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
       const who = principalOf(res);
       const m = await loadMachine(store, req.params.id as string, who);
       const base = baseUrl(req, config);
-      sendCimi(req, res, 200, await expandMachineView(req, config, machineView(m, base, who), { store, machine: m, base, who }));
+      const v = await view(m, base, who);
+      sendCimi(req, res, 200, await expandMachineView(req, config, v.body, { store, machine: v.machine, base, who }));
     },
     put: async (req, res) => {
       const who = principalOf(res);
@@ -145,6 +155,12 @@ export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
       const who = principalOf(res);
       const m = await loadMachine(store, req.params.id as string, who);
       const { job } = await applyAction(store, who, m, 'delete');
+      // Its host was removed for good: no agent will ever finish the delete, so it is finished here
+      // (the claim went with host remove; release is exactly once anyway: keyed by machine).
+      if (m.hostId && (await hostConditions.of(m.hostId))?.health === 'removed') {
+        await store.hosts.release(m.hostId, m.id);
+        await store.machines.purge(m);
+      }
       accepted(req, res, jobView(job, baseUrl(req, config)));
     },
     post: async (req, res) => {
