@@ -1,4 +1,4 @@
-/** Operator commands that talk to the bus directly: schema, users, catalog, hosts. */
+/** Operator commands that talk to the bus directly: schema, users, catalog (hosts: host-commands.ts). */
 import { randomBytes } from 'node:crypto';
 import type { Argv } from 'yargs';
 import { ValidationError } from '../errors/registry.js';
@@ -6,7 +6,6 @@ import { hashPassword, passwordProblem } from '../frontend/auth/passwords.js';
 import { checkTenantName, checkUserName } from '../schema/store/accounts.js';
 import { parseConfigBody, parseImageBody } from '../frontend/catalog-bodies.js';
 import { openStore, type BusStore } from '../schema/bus-store.js';
-import { table } from './output.js';
 import { quotaCommands } from './quota-commands.js';
 import { storeConfigOf, storeOptions, type StoreArgs } from './store-options.js';
 
@@ -79,12 +78,5 @@ export function adminCommands<T>(y: Argv<T>): Argv<T> {
       const { name, doc } = parseConfigBody({ name: a.name, cpu: positiveInt(a.cpu, '--cpu'), memory: positiveInt(a['memory-mib'], '--memory-mib') * 1024, cpuArch: a.arch }, 'config');
       const it = await s.catalog.create('machineConfig', name, null, { ...doc });
       process.stdout.write(`machine configuration ${a.name}: ${it.id}\n`);
-    }))
-    .command('host list', 'hosts, their capacity, use and liveness', (a) => storeOptions(a).option('json', { type: 'boolean', default: false }),
-      async (a) => withStore(a, async (s) => {
-        const [hosts, leases] = await Promise.all([s.hosts.list(), s.hosts.leases()]);
-        const alive = new Set(leases.map((l) => l.hostId));
-        const rows = hosts.map((h) => ({ id: h.id, state: h.state, alive: alive.has(h.id) ? 'yes' : 'no', cpus: `${h.usedCpus}/${h.cpus}`, memoryMiB: `${Math.round(h.usedMemoryKiB / 1024)}/${Math.round(h.memoryKiB / 1024)}`, machines: Object.keys(h.allocations).length, generation: h.generation }));
-        process.stdout.write((a.json ? JSON.stringify(rows, null, 2) : table(rows, ['id', 'state', 'alive', 'cpus', 'memoryMiB', 'machines', 'generation'])) + '\n');
-      }));
+    }));
 }

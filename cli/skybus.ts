@@ -10,6 +10,7 @@ import { machineCommands } from './machine-commands.js';
 import { networkCommands } from './network-commands.js';
 import { volumeCommands } from './volume-commands.js';
 import { adminCommands } from './admin-commands.js';
+import { hostCommands } from './host-commands.js';
 import { auditCommands } from './audit-commands.js';
 import { roleCommands } from './role-commands.js';
 
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     });
   cli = roleCommands(cli);
   cli = adminCommands(cli);
+  cli = hostCommands(cli);
   cli = auditCommands(cli);
   cli = machineCommands(cli);
   cli = imageCommands(cli);

@@ -170,15 +170,16 @@ describe('the skybus command', function () {
     }
   });
 
-  it('schema migrate is idempotent and host list shows the test host alive', () => {
+  it('schema migrate is idempotent and host list shows the test host up', () => {
     const migrated = run('schema', 'migrate');
     assert.equal(migrated.status, 0, migrated.stderr);
     assert.match(migrated.stdout, /schema up to date \(\d+ migrations\)/);
     const hosts = run('host', 'list', '--json');
     assert.equal(hosts.status, 0, hosts.stderr);
-    const rows = JSON.parse(hosts.stdout) as { alive: string; cpus: string }[];
+    const rows = JSON.parse(hosts.stdout) as { health: string; cpus: string; lastSeen: string }[];
     assert.equal(rows.length, 1);
-    assert.equal(rows[0].alive, 'yes');
+    assert.equal(rows[0].health, 'up');
+    assert.ok(Date.now() - Date.parse(rows[0].lastSeen) < 60_000, `last heartbeat ${rows[0].lastSeen}`);
     assert.match(rows[0].cpus, /^\d+\/16$/);
   });
 
