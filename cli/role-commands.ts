@@ -90,9 +90,10 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
       .option('policy', { type: 'string', choices: ['packing', 'striping'], default: 'packing' })
       .option('cpu-ratio', { type: 'number', default: 4, describe: 'vCPUs placed per host CPU' })
       .option('ram-ratio', { type: 'number', default: 1, describe: 'memory placed per byte of host memory' })
-      .option('interval-ms', { type: 'number', default: 500, describe: 'pause between idle cycles' }),
+      .option('interval-ms', { type: 'number', default: 500, describe: 'pause between idle cycles' })
+      .option('unplaced-deadline-ms', { type: 'number', describe: 'how long a machine may wait for a host before it shows ERROR (default 600000; placement keeps trying)' }),
     async (a) => {
-      const cfg = placementConfig({ policy: a.policy as PlacementPolicy, cpuAllocationRatio: a['cpu-ratio'], ramAllocationRatio: a['ram-ratio'], intervalMs: a['interval-ms'] });
+      const cfg = placementConfig({ policy: a.policy as PlacementPolicy, cpuAllocationRatio: a['cpu-ratio'], ramAllocationRatio: a['ram-ratio'], intervalMs: a['interval-ms'], unplacedDeadlineMs: a['unplaced-deadline-ms'] });
       const log = createLogger();
       const metrics = new SkybusMetrics({ defaults: true });
       const store = await openBus(storeConfigOf(a), log);

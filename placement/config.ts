@@ -22,6 +22,11 @@ export interface PlacementConfig {
   fullResyncMs: number;
   /** Machines placed at once by one instance (each on a different host, so they do not collide). */
   parallelism: number;
+  /**
+   * A machine unplaced for longer than this shows ERROR with placement's reason and its create Job
+   * fails; placement keeps trying, and placing it clears the error (docs/lifecycle.md). Default 10 min.
+   */
+  unplacedDeadlineMs: number;
 }
 
 export function placementConfig(partial: Partial<PlacementConfig> = {}): PlacementConfig {
@@ -37,12 +42,13 @@ export function placementConfig(partial: Partial<PlacementConfig> = {}): Placeme
     lookbackBuckets: partial.lookbackBuckets ?? 10,
     fullResyncMs: partial.fullResyncMs ?? 60_000,
     parallelism: partial.parallelism ?? 8,
+    unplacedDeadlineMs: partial.unplacedDeadlineMs ?? 10 * 60_000,
   };
   if (cfg.policy !== 'packing' && cfg.policy !== 'striping') throw new ConfigError(`placement policy must be packing or striping, not '${String(cfg.policy)}'`);
   for (const k of ['cpuAllocationRatio', 'ramAllocationRatio'] as const) {
     if (!(cfg[k] > 0) || cfg[k] > 64) throw new ConfigError(`${k} must be > 0 and <= 64`);
   }
-  for (const k of ['intervalMs', 'backoffBaseMs', 'backoffMaxMs', 'fullResyncMs', 'maxClaimRetries', 'lookbackBuckets', 'parallelism'] as const) {
+  for (const k of ['intervalMs', 'backoffBaseMs', 'backoffMaxMs', 'fullResyncMs', 'maxClaimRetries', 'lookbackBuckets', 'parallelism', 'unplacedDeadlineMs'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new ConfigError(`${k} must be a positive integer`);
   }
   return cfg;
