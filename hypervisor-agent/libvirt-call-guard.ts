@@ -21,6 +21,8 @@ export interface OutstandingCall {
   action: string;
   /** When it was started (Date.now: measured on this process's own clock). */
   since: number;
+  /** Settles (never rejects) once the call has returned and is no longer outstanding. */
+  done?: Promise<void>;
 }
 
 /** The call did not return within the timeout (it may still return later). */
@@ -47,6 +49,22 @@ export class LibvirtCallGuard {
   /** Stop tracking a key's outstanding call (its connection was closed: it will never be waited for). */
   forget(key: string): void {
     this.outstanding.delete(key);
+  }
+
+  /**
+   * Wait (at most budgetMs, and no longer than the rest of its timeout) for the call outstanding on
+   * this key to return. True when there was one and it has returned: what was observed before it
+   * may be stale.
+   */
+  async waitFor(key: string, budgetMs: number): Promise<boolean> {
+    const o = this.outstanding.get(key);
+    if (!o?.done) return false;
+    const wait = Math.max(0, Math.min(budgetMs, this.timeoutMs - (Date.now() - o.since)));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), wait); });
+    const r = await Promise.race([o.done.then(() => 'done' as const), timedOut]);
+    clearTimeout(timer);
+    return r === 'done';
   }
 
   /** An outstanding call has been running for the whole timeout (or longer). */
@@ -81,7 +99,7 @@ export class LibvirtCallGuard {
       return outcome.value;
     }
     this.outstanding.set(key, o);
-    p.then(
+    o.done = p.then(
       () => this.log.info({ key, call: o.call, action, tookMs: Date.now() - o.since }, 'a libvirt call the agent stopped waiting for has returned'),
       (e) => this.log.warn({ key, call: o.call, action, tookMs: Date.now() - o.since, err: errorText(e) }, 'a libvirt call the agent stopped waiting for has failed'),
     ).finally(() => { if (this.outstanding.get(key) === o) this.outstanding.delete(key); });

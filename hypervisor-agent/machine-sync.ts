@@ -142,6 +142,10 @@ export class MachineSync {
     }
     const name = domainName(config.domainPrefix, m.machineId);
     let snap = domains.byUuid.get(m.machineId.toLowerCase()) ?? null;
+    // A call left running by an earlier cycle (not hung yet) is given what is left of its time first.
+    if (await this.d.calls.waitFor(m.machineId, this.d.waitBudgetMs())) {
+      snap = await this.guarded(m.machineId, 'lookup', (step) => { step('virDomainLookupByUUIDString'); return host.lookup(m.machineId); });
+    }
     const impostor = !snap ? domains.byName.get(name) : undefined;
     if (impostor) {
       l.error = `a domain named ${name} exists with another UUID (${impostor.uuid}); not touching it`;
