@@ -90,9 +90,10 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
       .option('policy', { type: 'string', choices: ['packing', 'striping'], default: 'packing' })
       .option('cpu-ratio', { type: 'number', default: 4, describe: 'vCPUs placed per host CPU' })
       .option('ram-ratio', { type: 'number', default: 1, describe: 'memory placed per byte of host memory' })
-      .option('interval-ms', { type: 'number', default: 500, describe: 'pause between idle cycles' }),
+      .option('interval-ms', { type: 'number', default: 500, describe: 'pause between idle cycles' })
+      .option('unplaced-deadline-ms', { type: 'number', describe: 'how long a machine may wait for a host before it shows ERROR (default 600000; placement keeps trying)' }),
     async (a) => {
-      const cfg = placementConfig({ policy: a.policy as PlacementPolicy, cpuAllocationRatio: a['cpu-ratio'], ramAllocationRatio: a['ram-ratio'], intervalMs: a['interval-ms'] });
+      const cfg = placementConfig({ policy: a.policy as PlacementPolicy, cpuAllocationRatio: a['cpu-ratio'], ramAllocationRatio: a['ram-ratio'], intervalMs: a['interval-ms'], unplacedDeadlineMs: a['unplaced-deadline-ms'] });
       const log = createLogger();
       const metrics = new SkybusMetrics({ defaults: true });
       const store = await openBus(storeConfigOf(a), log);
@@ -112,7 +113,9 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
       .option('image-dir', { type: 'string', describe: 'where captured images are written (default ~/.skybus/images); every host that may run machines from them must reach the same path' })
       .option('orphan-policy', { type: 'string', choices: ['report', 'destroy'], default: 'report', describe: 'what to do with Skybus domains that have no machine' })
       .option('interval-ms', { type: 'number', default: 1000 })
-      .option('stop-grace-ms', { type: 'number', default: 30000, describe: 'graceful shutdown time before a forced stop' }),
+      .option('stop-grace-ms', { type: 'number', default: 30000, describe: 'graceful shutdown time before a forced stop' })
+      .option('libvirt-call-timeout-ms', { type: 'number', describe: 'how long to wait for one libvirt call before reporting it as not returned (default 60000)' })
+      .option('deadline-ms', { type: 'array', string: true, default: [] as string[], describe: 'STATE=ms: how long STARTING, STOPPING, PAUSING, SUSPENDING or DELETING may take before the machine shows ERROR (repeatable; docs/lifecycle.md)' }),
     async (a) => {
       const labels: Record<string, string> = {};
       for (const l of a.label) {
@@ -120,9 +123,16 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
         if (!k || v.length === 0) throw Object.assign(new Error(`--label must be key=value, got '${l}'`), { usage: true });
         labels[k] = v.join('=');
       }
+      const deadlinesMs: Record<string, number> = {};
+      for (const d of a['deadline-ms']) {
+        const [k, v] = d.split('=');
+        const ms = Number(v);
+        if (!k || v === undefined || v === '' || !Number.isFinite(ms)) throw Object.assign(new Error(`--deadline-ms must be STATE=milliseconds, got '${d}'`), { usage: true });
+        deadlinesMs[k.toUpperCase()] = ms;
+      }
       const cfg = agentConfig({
         hostId: a['host-id'], libvirtUri: a['libvirt-uri'], labels, workDir: a['work-dir'], imageDir: a['image-dir'], orphanPolicy: a['orphan-policy'] as 'report' | 'destroy',
-        intervalMs: a['interval-ms'], stopGraceMs: a['stop-grace-ms'],
+        intervalMs: a['interval-ms'], stopGraceMs: a['stop-grace-ms'], libvirtCallTimeoutMs: a['libvirt-call-timeout-ms'], deadlinesMs,
       });
       const log = createLogger();
       const metrics = new SkybusMetrics({ defaults: true });

@@ -14,7 +14,7 @@
 import type { BusStore } from '../schema/bus-store.js';
 import type { Job, JobState, Machine } from '../schema/types.js';
 import { imageCondition, type ImageCondition } from './captured-image.js';
-import { tenantPlacementSummary } from './machine-view.js';
+import { placementDeadlineError, tenantPlacementSummary } from './machine-view.js';
 import { settleVolume } from './volume-job-settlement.js';
 import type { HostConditions } from './host-conditions.js';
 import { applyHostCondition } from './machine-host-effect.js';
@@ -43,6 +43,9 @@ export function settle(job: Job, m: Machine | null): Settlement {
     }
   }
   if (!m.hostId) {
+    // Placement's deadline passed (docs/lifecycle.md, "Deadlines"): the job ends with its reason.
+    const late = m.desiredState === 'DELETED' ? null : placementDeadlineError(m);
+    if (late) return { state: 'FAILED', statusMessage: late, progress: 100, returnCode: 1 };
     return { state: 'QUEUED', statusMessage: tenantPlacementSummary(m) ?? 'waiting for placement', progress: 0, returnCode: 0 };
   }
   return { state: 'RUNNING', statusMessage: `on host, waiting for generation ${job.targetGeneration} (observed ${s.observedGeneration})`, progress: 50, returnCode: 0 };

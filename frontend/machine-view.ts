@@ -17,7 +17,7 @@ const TRANSITIONAL: Record<Exclude<DesiredState, 'DELETED'>, MachineState> = {
 /** The CIMI state (docs/lifecycle.md, "The state a client sees"). */
 export function displayState(m: Machine): MachineState {
   if (m.desiredState === 'DELETED') return 'DELETING';
-  if (!m.hostId) return 'CREATING';
+  if (!m.hostId) return placementDeadlineError(m) ? 'ERROR' : 'CREATING';
   const s = m.status;
   if (s.error && s.observedGeneration === m.generation) return 'ERROR';
   if (capturePending(m)) return 'CAPTURING';
@@ -63,6 +63,12 @@ export function operationsFor(state: MachineState, m: Machine): (MachineAction |
   return ops;
 }
 
+/** Placement's reason for an unplaced machine past its deadline, in the tenant's terms (null: none). */
+export function placementDeadlineError(m: Machine): string | null {
+  if (m.hostId || m.desiredState === 'DELETED') return null;
+  return m.placement?.deadlineError ?? null;
+}
+
 /** What a tenant is told about an unplaced machine: placement's summary (older rows: a generic line). */
 export function tenantPlacementSummary(m: Machine): string | null {
   if (m.hostId || !m.placement) return null;
@@ -104,11 +110,12 @@ export function machineView(m: Machine, base: string, who: Principal, host: Host
   };
   if (host.hostHealth) view.hostHealth = host.hostHealth;
   if (m.spec.image) view.imageLocation = m.spec.image.location;
-  if (m.status.error) view.error = m.status.error;
+  const error = m.status.error ?? placementDeadlineError(m);
+  if (error) view.error = error;
   // Operators see how many hosts each filter removed; tenants only what their machine waits for.
   const reason = m.hostId ? null : (isAdmin(who) ? m.placement?.reason : tenantPlacementSummary(m)) ?? null;
   if (reason) view.placementReason = reason;
-  const statusMessage = m.status.error ?? host.note ?? reason;
+  const statusMessage = error ?? host.note ?? reason;
   if (statusMessage) view.statusMessage = statusMessage;
   if (isAdmin(who) && m.hostId) view.hostId = m.hostId;
   view.operations = operations;

@@ -25,6 +25,7 @@ import { errorText } from './error-text.js';
 import { AgentEvents } from './event-log.js';
 import { SelfFencing } from './fencing.js';
 import { HostLease } from './host-lease.js';
+import { LibvirtCallGuard } from './libvirt-call-guard.js';
 import { LibvirtHost, type DomainSnapshot } from './libvirt-host.js';
 import { MachineSync } from './machine-sync.js';
 import { OrphanDomains } from './orphans.js';
@@ -66,6 +67,7 @@ export class HypervisorAgent {
   private readonly orphans: OrphanDomains;
   private readonly sampler: UsageSampler;
   private readonly volumes: VolumeSync;
+  private readonly calls: LibvirtCallGuard;
 
   private stopped = true;
   private timer: NodeJS.Timeout | null = null;
@@ -77,17 +79,19 @@ export class HypervisorAgent {
     this.metrics = deps.metrics;
     this.now = deps.now ?? Date.now;
     this.log = (deps.log ?? silentLogger()).child({ component: 'hypervisor-agent', hostId: deps.config.hostId });
-    this.host = deps.libvirt ?? new LibvirtHost(deps.config.libvirtUri);
+    this.host = deps.libvirt ?? new LibvirtHost(deps.config.libvirtUri, { callTimeoutMs: deps.config.libvirtCallTimeoutMs });
     this.ownsHost = !deps.libvirt;
     this.fencing = new SelfFencing(this.config, this.host, this.log, this.now);
     this.lease = new HostLease(this.store, this.config, this.host, this.log, this.now, this.fencing);
     this.holder = this.lease.holder;
     const events = new AgentEvents(this.store, this.config.hostId, this.log, this.now);
     this.events = events;
+    this.calls = new LibvirtCallGuard(this.config.hostId, this.config.libvirtCallTimeoutMs, this.log);
     this.sampler = new UsageSampler(this.store, this.config, this.log);
     this.machines = new MachineSync({
       store: this.store, config: this.config, host: this.host, events, log: this.log, metrics: this.metrics, now: this.now,
       onPurged: (id) => this.sampler.forget(id),
+      calls: this.calls, waitBudgetMs: () => this.lease.safeRemainingMs(),
     });
     this.volumes = new VolumeSync({ store: this.store, config: this.config, domainType: this.host.domainType, log: this.log, now: this.now, events });
     this.orphans = new OrphanDomains(this.config, this.host, events, this.log, this.metrics, this.now,
@@ -232,11 +236,12 @@ export class HypervisorAgent {
    */
   private async listDomainsOrReconnect(): Promise<DomainSnapshot[]> {
     try {
-      return await this.host.listDomains();
+      return await this.calls.run('(connection)', 'listDomains', (step) => { step('virConnectListAllDomains'); return this.host.listDomains(); });
     } catch (e) {
       if (this.ownsHost && this.host.domainType !== 'test') {
         this.log.error({ err: errorText(e) }, 'libvirt connection failed; reconnecting next cycle');
         await this.host.close();
+        this.calls.forget('(connection)');
       }
       throw e;
     }

@@ -3,6 +3,7 @@ import { homedir, hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { ConfigError } from '../errors/registry.js';
 import { checkHostId } from '../schema/store/hosts.js';
+import { TRANSITIONAL_STATES, type Deadlines } from './deadlines.js';
 
 export type OrphanPolicy = 'report' | 'destroy';
 /** What fencing does to a guest (docs/lifecycle.md, "Self-fencing"). */
@@ -56,9 +57,31 @@ export interface AgentConfig {
   fenceAfterMs: number;
   fenceAction: FenceAction;
   fenceScope: FenceScope;
+  /**
+   * The longest the agent waits for one libvirt call before it reports it as not returned (the call
+   * cannot be cancelled; nothing else is started on that domain until it returns). Default 60 s.
+   */
+  libvirtCallTimeoutMs: number;
+  /**
+   * How long a machine's current generation may stay unconverged on this host, per transitional
+   * state, before status.error says so (docs/lifecycle.md, "Deadlines"). Defaults: STARTING 5 min,
+   * STOPPING stopGraceMs + 2 min, PAUSING 2 min, SUSPENDING 10 min, DELETING 5 min.
+   */
+  deadlinesMs: Deadlines;
 }
 
-export type AgentConfigInput = Partial<AgentConfig>;
+export type AgentConfigInput = Partial<Omit<AgentConfig, 'deadlinesMs'>> & { deadlinesMs?: Partial<Deadlines> };
+
+/** The default deadlines (docs/lifecycle.md gives the reasons). */
+export function defaultDeadlines(stopGraceMs: number): Deadlines {
+  return {
+    STARTING: 5 * 60_000,
+    STOPPING: stopGraceMs + 2 * 60_000,
+    PAUSING: 2 * 60_000,
+    SUSPENDING: 10 * 60_000,
+    DELETING: 5 * 60_000,
+  };
+}
 
 function defaultHostId(): string {
   const h = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
@@ -94,12 +117,20 @@ export function agentConfig(input: AgentConfigInput = {}): AgentConfig {
   if (fenceAction !== 'destroy' && fenceAction !== 'pause') throw new ConfigError(`fenceAction must be 'destroy' or 'pause' (got '${String(fenceAction)}')`);
   const fenceScope = input.fenceScope ?? 'ha';
   if (fenceScope !== 'ha' && fenceScope !== 'all') throw new ConfigError(`fenceScope must be 'ha' or 'all' (got '${String(fenceScope)}')`);
+  const stopGraceMs = positiveInt(input.stopGraceMs ?? 30_000, 'stopGraceMs', 0);
+  const given = input.deadlinesMs ?? {};
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new ConfigError('deadlinesMs must be a map of transitional state to milliseconds');
+  for (const k of Object.keys(given)) {
+    if (!(TRANSITIONAL_STATES as readonly string[]).includes(k)) throw new ConfigError(`deadlinesMs: '${k}' is not one of ${TRANSITIONAL_STATES.join(', ')}`);
+  }
+  const defaults = defaultDeadlines(stopGraceMs);
+  const deadlinesMs = Object.fromEntries(TRANSITIONAL_STATES.map((k) => [k, positiveInt(given[k] ?? defaults[k], `deadlinesMs.${k}`, 100)])) as Deadlines;
   const cfg: AgentConfig = {
     hostId,
     libvirtUri,
     intervalMs,
     leaseTtlSeconds: positiveInt(input.leaseTtlSeconds ?? 15, 'leaseTtlSeconds'),
-    stopGraceMs: positiveInt(input.stopGraceMs ?? 30_000, 'stopGraceMs', 0),
+    stopGraceMs,
     orphanPolicy,
     workDir,
     imageDir,
@@ -113,6 +144,8 @@ export function agentConfig(input: AgentConfigInput = {}): AgentConfig {
     fenceAfterMs: positiveInt(input.fenceAfterMs ?? 30_000, 'fenceAfterMs', 1000),
     fenceAction,
     fenceScope,
+    libvirtCallTimeoutMs: positiveInt(input.libvirtCallTimeoutMs ?? 60_000, 'libvirtCallTimeoutMs', 10),
+    deadlinesMs,
   };
   if (cfg.fenceAfterMs < cfg.leaseTtlSeconds * 1000) throw new ConfigError(`fenceAfterMs (${cfg.fenceAfterMs}ms) must be at least leaseTtlSeconds (${cfg.leaseTtlSeconds}s): heartbeats go every third of the lease TTL, and a shorter window fences a healthy host`);
   if (cfg.leaseTtlSeconds * 1000 <= cfg.intervalMs) throw new ConfigError(`leaseTtlSeconds (${cfg.leaseTtlSeconds}s) must be longer than intervalMs (${cfg.intervalMs}ms) or the lease lapses between cycles`);

@@ -24,4 +24,12 @@ export class AgentEvents {
       content: { hostId: this.hostId, action, from, to, generation, ...(error ? { error } : {}) },
     });
   }
+
+  /** A machine's transitional deadline passed on this host (recorded once per generation). */
+  async machineDeadline(tenant: string, machineId: string, state: string, limitMs: number, generation: number, error: string): Promise<void> {
+    await this.append({
+      tenant, ts: this.now(), type: 'state', severity: 'high', outcome: 'Failure', resource: machineId,
+      content: { hostId: this.hostId, deadline: state, limitMs, generation, error },
+    });
+  }
 }

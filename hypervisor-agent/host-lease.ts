@@ -119,6 +119,11 @@ export class HostLease {
     return Date.now() < this.safeUntil;
   }
 
+  /** How much of the safe part of the lease is left (0 once outlasted). */
+  safeRemainingMs(): number {
+    return Math.max(0, this.safeUntil - Date.now());
+  }
+
   /** The agent's heartbeat in the service registry, at most every third of the lease TTL. */
   private async announce(): Promise<void> {
     const now = this.now();

@@ -2,6 +2,7 @@
  * A thin wrapper around @unraid/libvirt's Hypervisor: one connection per host, every call serialized
  * through one queue (the binding runs calls on worker threads; libvirt connections are thread safe,
  * but serializing keeps the order of our own operations obvious and costs nothing on these sizes).
+ * A call that hangs holds the queue up for at most callTimeoutMs; the calls behind it then go ahead.
  *
  * What the binding lacks, and what we do instead:
  * - reboot: restart = destroy + start (a forced power cycle; the guest gets no ACPI reboot).
@@ -68,9 +69,15 @@ export class LibvirtHost {
   private hv: libvirt.Hypervisor | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   readonly domainType: 'test' | 'qemu';
+  /**
+   * A call that has not returned after this long no longer holds up the calls queued behind it (a
+   * native call cannot be cancelled; the agent reports it: libvirt-call-guard.ts).
+   */
+  private readonly queueReleaseMs: number;
 
-  constructor(readonly uri: string) {
+  constructor(readonly uri: string, opts: { callTimeoutMs?: number } = {}) {
     this.domainType = domainTypeFor(uri);
+    this.queueReleaseMs = opts.callTimeoutMs ?? 60_000;
   }
 
   get connected(): boolean { return this.hv !== null; }
@@ -81,7 +88,9 @@ export class LibvirtHost {
       if (!this.hv) throw new Error(`libvirt ${this.uri}: not connected`);
       return fn(this.hv);
     });
-    this.queue = next.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const released = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.queueReleaseMs); timer.unref(); });
+    this.queue = Promise.race([next.catch(() => undefined), released]).finally(() => clearTimeout(timer));
     return next;
   }
 

@@ -7,6 +7,11 @@
  * status written every cycle, only the action waits. A failure is recorded as an event (and a warn
  * log) when its text differs from the last one recorded, not on every attempt; status.error always
  * shows the current one. A new spec generation, or an action that succeeds, starts afresh.
+ *
+ * Every libvirt call goes through the call guard (libvirt-call-guard.ts): one that does not return in
+ * time fails its action and blocks further calls on its domain until it returns. A generation that
+ * stays unconverged past its transitional deadline (deadlines.ts) shows that in status.error, with
+ * one event, while the agent keeps trying.
  */
 import type { Logger } from '../observability/logger.js';
 import type { SkybusMetrics } from '../observability/metrics.js';
@@ -19,6 +24,7 @@ import {
   decide, isConverged, observedState, rememberAfter, settleMemory,
   type Action, type MachineMemory, type Observed,
 } from './decide.js';
+import { deadlineError, nextPending, transitionalStateOf, type Pending } from './deadlines.js';
 import { captureDisk } from './disk-capture.js';
 import { hasSaveFile } from './disks.js';
 import type { DomainIndex } from './domain-index.js';
@@ -28,6 +34,7 @@ import { LeaseReader } from './nic-addresses.js';
 import { errorText } from './error-text.js';
 import type { AgentEvents } from './event-log.js';
 import type { DomainSnapshot, LibvirtHost } from './libvirt-host.js';
+import { LibvirtCallHung, LibvirtCallPending, type LibvirtCallGuard } from './libvirt-call-guard.js';
 import { takeAction } from './machine-actions.js';
 
 interface MachineLocal extends MachineMemory {
@@ -43,6 +50,12 @@ interface MachineLocal extends MachineMemory {
   nics: NicStatus[] | null;
   /** The volumes in the domain's definition ('device=path', sorted; null: not read yet). docs/volumes.md */
   definedVolumes: string[] | null;
+  /** Since when the current generation has been unconverged here (null: converged). deadlines.ts */
+  pending: Pending | null;
+  /** The last action attempted at this generation (null: none yet). */
+  lastAction: Action | null;
+  /** The transitional deadline's reason once it has passed (null: not passed). status.error shows it before l.error. */
+  deadlineError: string | null;
 }
 
 export interface MachineSyncDeps {
@@ -55,6 +68,10 @@ export interface MachineSyncDeps {
   now: () => number;
   /** Called when a machine's rows are purged. */
   onPurged: (machineId: string) => void;
+  /** Bounds every libvirt call (libvirt-call-guard.ts). */
+  calls: LibvirtCallGuard;
+  /** How long a call may still be waited for in this cycle (the safe rest of the host lease). */
+  waitBudgetMs: () => number;
 }
 
 export class MachineSync {
@@ -96,7 +113,8 @@ export class MachineSync {
     if (!snap) return false;
     if (l.definedVolumes === null) {
       try {
-        l.definedVolumes = definedVolumes(await this.d.host.inactiveXml(m.machineId), this.d.config.workDir);
+        const xml = await this.guarded(m.machineId, 'inactiveXml', (step) => { step('virDomainGetXMLDesc'); return this.d.host.inactiveXml(m.machineId); });
+        l.definedVolumes = definedVolumes(xml, this.d.config.workDir);
       } catch {
         return false; // unreadable now: the next cycle tries again
       }
@@ -119,9 +137,15 @@ export class MachineSync {
       l.generation = m.generation;
       l.backoff = null;
       l.reportedError = null;
+      l.lastAction = null;
+      l.deadlineError = null;
     }
     const name = domainName(config.domainPrefix, m.machineId);
     let snap = domains.byUuid.get(m.machineId.toLowerCase()) ?? null;
+    // A call left running by an earlier cycle (not hung yet) is given what is left of its time first.
+    if (await this.d.calls.waitFor(m.machineId, this.d.waitBudgetMs())) {
+      snap = await this.guarded(m.machineId, 'lookup', (step) => { step('virDomainLookupByUUIDString'); return host.lookup(m.machineId); });
+    }
     const impostor = !snap ? domains.byName.get(name) : undefined;
     if (impostor) {
       l.error = `a domain named ${name} exists with another UUID (${impostor.uuid}); not touching it`;
@@ -135,14 +159,20 @@ export class MachineSync {
     const decided = decide({ desired: m, observed, memory: l, now, stopGraceMs: config.stopGraceMs, volumesStale });
     const due = decided === 'none' || actionDue(l.backoff, this.cycles, now, this.backoffPolicy);
     if (!due) log.debug({ action: decided, failures: l.backoff?.failures }, 'action backed off after repeated failures');
-    const action: Action = due ? decided : 'none';
+    // A call still outstanding on this domain: nothing else is started on it until it returns.
+    const busy = this.d.calls.outstandingOn(m.machineId);
+    if (busy && this.d.calls.isHung(busy)) l.error = `${busy.action} failed: ${this.d.calls.hungMessage(busy)}`;
+    const action: Action = due && !busy ? decided : 'none';
     const from = observedState(observed);
 
     if (action !== 'none') {
+      l.lastAction = action;
       if (await this.attempt(action, m, l, now, from, log, report)) return null;
-      snap = await host.lookup(m.machineId);
-      observed = await this.observe(m.machineId, snap);
-      Object.assign(l, settleMemory(m, observed, l));
+      if (!this.d.calls.outstandingOn(m.machineId)) {
+        snap = await this.guarded(m.machineId, 'lookup', (step) => { step('virDomainLookupByUUIDString'); return host.lookup(m.machineId); });
+        observed = await this.observe(m.machineId, snap);
+        Object.assign(l, settleMemory(m, observed, l));
+      }
     }
 
     if (action === 'create' || action === 'define' || !snap) l.nics = null;
@@ -153,10 +183,12 @@ export class MachineSync {
       l.error = null;
       l.backoff = null;
     }
-    const state: MachineState = observedState(observed) ?? (l.error ? 'ERROR' : 'CREATING');
+    await this.judgeDeadline(m, l, converged, observed?.state ?? null, log);
+    const state: MachineState = observedState(observed) ?? (l.deadlineError ?? l.error ? 'ERROR' : 'CREATING');
     const stateChanged = l.lastState !== null && l.lastState !== state;
     // A failure already recorded with the same text is not recorded again.
-    const news = action !== 'none' && (l.error === null || l.error !== l.reportedError);
+    // (A call found hung on a later cycle is news too, though no action was taken.)
+    const news = (action !== 'none' && l.error === null) || (l.error !== null && l.error !== l.reportedError);
     if (news || stateChanged) {
       await events.machineState(m.tenant, m.machineId, state, from, action, l.error === null, m.generation, l.error);
       l.reportedError = l.error;
@@ -165,6 +197,27 @@ export class MachineSync {
     l.lastState = state;
     await this.writeStatus(m, l, state, converged, report);
     return snap;
+  }
+
+  /**
+   * The pending clock and the transitional deadline: one event when it first passes at this
+   * generation; status.error then shows the deadline's reason until the machine converges.
+   */
+  private async judgeDeadline(m: HostMachine, l: MachineLocal, converged: boolean, domain: Observed['state'] | null, log: Logger): Promise<void> {
+    const now = this.d.now();
+    l.pending = nextPending(l.pending, m.generation, converged, now);
+    const state = transitionalStateOf(m);
+    const limitMs = this.d.config.deadlinesMs[state];
+    l.deadlineError = deadlineError(state, limitMs, l.pending, now, this.d.config.hostId, { error: l.error, action: l.lastAction, domain });
+    if (!l.deadlineError || !l.pending || l.pending.reported) return;
+    l.pending.reported = true;
+    log.warn({ state, limitMs, pendingSince: l.pending.since, reason: l.deadlineError }, 'transitional deadline passed; still trying');
+    await this.d.events.machineDeadline(m.tenant, m.machineId, state, limitMs, m.generation, l.deadlineError);
+  }
+
+  /** A read or action through the call guard, waiting at most the cycle's budget. */
+  private guarded<T>(machineId: string, action: string, fn: (step: (call: string) => void) => Promise<T>): Promise<T> {
+    return this.d.calls.run(machineId, action, fn, this.d.waitBudgetMs());
   }
 
   /** Take the action and remember its outcome (error, back-off). True when the machine is gone: deleted and purged. */
@@ -182,7 +235,14 @@ export class MachineSync {
       report.actions.push({ machineId: m.machineId, action, ok: true });
       log.info({ action, generation: m.generation, desired: m.desiredState }, 'action done');
     } catch (e) {
+      if (e instanceof LibvirtCallPending) {
+        // Waited as long as this cycle may: no outcome yet, judged on a later cycle by the call's age.
+        log.info({ action, reason: errorText(e) }, 'action still running at the end of the safe part of the lease');
+        report.actions.push({ machineId: m.machineId, action, ok: false, error: errorText(e) });
+        return false;
+      }
       l.error = `${action} failed: ${errorText(e)}`;
+      if (e instanceof LibvirtCallHung) log.warn({ action, err: l.error }, 'libvirt call did not return in time; nothing else is started on this domain until it does');
       metrics?.agentActions.inc({ action, outcome: 'error' });
       report.actions.push({ machineId: m.machineId, action, ok: false, error: l.error });
     }
@@ -223,7 +283,8 @@ export class MachineSync {
       else log.warn(what, 'capture failed; the image is in ERROR');
       return;
     }
-    return takeAction(action, m, this.d.host, this.d.config);
+    const id = m.machineId;
+    return this.guarded(id, action, (step) => takeAction(action, m, this.d.host, this.d.config, step));
   }
 
   /** The memory for a machine first seen by this process, seeded from the status on the bus. */
@@ -233,19 +294,32 @@ export class MachineSync {
     const row = await this.d.store.machines.get(m.machineId);
     const st = row?.status;
     const mine = st && st.hostId === this.d.config.hostId;
+    // A deadline's reason on the bus is re-judged here, not taken for the last action's failure.
+    const busError = mine && st.error && !st.error.includes(' did not finish within ') ? st.error : null;
+    // The pending clock from the bus: the current generation was written at row.updated, and the
+    // machine reached this host no earlier than its placement (so time spent unplaced is not counted).
+    const atThisGeneration = !!row && row.generation === m.generation;
+    const pendingSince = atThisGeneration ? Math.min(this.d.now(), Math.max(row.updated, row.placement?.lastAttemptAt ?? 0)) : this.d.now();
     l = {
       shutdownRequestedAt: null,
       restartedSeq: mine ? st.observedRestartSeq : 0,
       capturedImageId: mine ? st.lastCapture ?? null : null,
-      error: mine ? st.error : null,
+      error: busError,
       lastState: mine ? st.state : null,
       // An error on the bus was recorded as an event when it was written: a restarted agent that
       // meets it again at the same generation does not record it once more.
       generation: mine ? st.observedGeneration : m.generation,
       backoff: null,
-      reportedError: mine ? st.error : null,
+      reportedError: busError,
       nics: null,
       definedVolumes: null,
+      pending: {
+        generation: m.generation, since: pendingSince,
+        // Already recorded by an earlier process when the bus shows its reason at this generation.
+        reported: !!mine && st.observedGeneration === m.generation && (st.error ?? '').includes(' did not finish within '),
+      },
+      lastAction: null,
+      deadlineError: null,
     };
     this.local.set(m.machineId, l);
     return l;
@@ -258,7 +332,9 @@ export class MachineSync {
    */
   private async readNics(m: HostMachine): Promise<NicStatus[] | null> {
     let xml: string;
-    try { xml = await this.d.host.xml(m.machineId); } catch { return null; }
+    try {
+      xml = await this.guarded(m.machineId, 'xml', (step) => { step('virDomainGetXMLDesc'); return this.d.host.xml(m.machineId); });
+    } catch { return null; }
     const seen = domainInterfaces(xml);
     return (m.spec.networkInterfaces ?? []).map((n, i) => ({ network: n.network, macAddress: seen[i]?.macAddress ?? null, addresses: [] }));
   }
@@ -284,7 +360,7 @@ export class MachineSync {
 
   private async writeStatus(m: HostMachine, l: MachineLocal, state: MachineState, converged: boolean, report: CycleReport): Promise<void> {
     const status: MachineStatus = {
-      state, observedGeneration: m.generation, observedRestartSeq: l.restartedSeq, converged, error: l.error,
+      state, observedGeneration: m.generation, observedRestartSeq: l.restartedSeq, converged, error: l.deadlineError ?? l.error,
       hostId: this.d.config.hostId, updatedAt: this.d.now(), lastCapture: l.capturedImageId ?? null,
     };
     const specNics = m.spec.networkInterfaces ?? [];

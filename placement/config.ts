@@ -27,6 +27,11 @@ export interface PlacementConfig {
   liveness: HostLivenessPolicy;
   /** How often down hosts are looked for (placement/ha-restart.ts). */
   haCheckMs: number;
+  /**
+   * A machine unplaced for longer than this shows ERROR with placement's reason and its create Job
+   * fails; placement keeps trying, and placing it clears the error (docs/lifecycle.md). Default 10 min.
+   */
+  unplacedDeadlineMs: number;
 }
 
 export function placementConfig(partial: Partial<PlacementConfig> = {}): PlacementConfig {
@@ -44,12 +49,13 @@ export function placementConfig(partial: Partial<PlacementConfig> = {}): Placeme
     parallelism: partial.parallelism ?? 8,
     liveness: hostLivenessPolicy(partial.liveness),
     haCheckMs: partial.haCheckMs ?? 5_000,
+    unplacedDeadlineMs: partial.unplacedDeadlineMs ?? 10 * 60_000,
   };
   if (cfg.policy !== 'packing' && cfg.policy !== 'striping') throw new ConfigError(`placement policy must be packing or striping, not '${String(cfg.policy)}'`);
   for (const k of ['cpuAllocationRatio', 'ramAllocationRatio'] as const) {
     if (!(cfg[k] > 0) || cfg[k] > 64) throw new ConfigError(`${k} must be > 0 and <= 64`);
   }
-  for (const k of ['intervalMs', 'backoffBaseMs', 'backoffMaxMs', 'fullResyncMs', 'maxClaimRetries', 'lookbackBuckets', 'parallelism', 'haCheckMs'] as const) {
+  for (const k of ['intervalMs', 'backoffBaseMs', 'backoffMaxMs', 'fullResyncMs', 'maxClaimRetries', 'lookbackBuckets', 'parallelism', 'haCheckMs', 'unplacedDeadlineMs'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new ConfigError(`${k} must be a positive integer`);
   }
   return cfg;

@@ -14,6 +14,7 @@ import type { Host, Machine } from '../schema/types.js';
 import { backoffMs, chooseHosts, ownerOf } from './choose-host.js';
 import type { PlacementConfig } from './config.js';
 import { HaRestart } from './ha-restart.js';
+import { unplacedDeadline } from './unplaced-deadline.js';
 
 /** host_id given to a machine deleted before it was placed, so no placer places it afterwards. */
 export const DELETED_BEFORE_PLACEMENT = '(deleted)';
@@ -246,7 +247,16 @@ export class Placer {
     const { store, config, metrics } = this.deps;
     const attempt = d.attempt + 1;
     const next = now + backoffMs(attempt, config.backoffBaseMs, config.backoffMaxMs);
-    await store.machines.setPlacement(m.id, { attempts: attempt, reason, summary, lastAttemptAt: now });
+    const late = unplacedDeadline(m, summary, now, config.unplacedDeadlineMs);
+    await store.machines.setPlacement(m.id, { attempts: attempt, reason, summary, lastAttemptAt: now, waitingSince: late.waitingSince, deadlineError: late.error });
+    if (late.error && late.error !== (m.placement?.deadlineError ?? null)) {
+      this.log.warn({ machineId: m.id, reason, waitingSince: late.waitingSince }, 'machine not placed within its deadline; still trying');
+      // The event is the tenant's to read: their summary only, never the fleet's counts.
+      await store.telemetry.appendEvent({
+        tenant: m.tenant, ts: now, type: 'state', severity: 'high', outcome: 'Failure', resource: m.id,
+        content: { deadline: 'CREATING', limitMs: config.unplacedDeadlineMs, error: late.error },
+      }).catch((e: unknown) => this.log.warn({ err: e, machineId: m.id }, 'event not recorded'));
+    }
     await store.machines.requestPlacement(m.id, next, attempt);
     this.due.set(m.id, { at: next, attempt, firstSeen: d.firstSeen });
     metrics.placements.inc({ outcome: 'unschedulable' });

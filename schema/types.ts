@@ -103,6 +103,14 @@ export interface PlacementInfo {
   /** The same in the tenant's own terms, with nothing about the fleet (absent on older rows). */
   summary?: string | null;
   lastAttemptAt: number | null;
+  /** Since when the machine has waited for a host (absent on older rows and once placed). */
+  waitingSince?: number | null;
+  /**
+   * Set by placement once the machine has waited longer than its deadline (docs/lifecycle.md,
+   * "Deadlines"), in the tenant's terms ("not placed within 600 s: <summary>"); null or absent: not
+   * past it, or placed since. The frontend shows such a machine as ERROR and fails its create Job.
+   */
+  deadlineError?: string | null;
 }
 
 export interface MachineStatus {
