@@ -52,7 +52,7 @@ export interface AgentConfig {
   /**
    * Self-fencing (fencing.ts): no heartbeat on the bus for this long and the agent destroys (or
    * pauses) its guests in fenceScope, then acts on nothing until it holds the lease again. At least
-   * the lease TTL (heartbeats go every third of it); default 30 s.
+   * the lease TTL (heartbeats go every third of it); default 30 s or twice the lease TTL, whichever is longer.
    */
   fenceAfterMs: number;
   fenceAction: FenceAction;
@@ -141,7 +141,7 @@ export function agentConfig(input: AgentConfigInput = {}): AgentConfig {
     labels: { ...labels },
     fullResyncEvery: positiveInt(input.fullResyncEvery ?? 30, 'fullResyncEvery'),
     backoffMaxMs: positiveInt(input.backoffMaxMs ?? Math.max(300_000, intervalMs), 'backoffMaxMs', intervalMs),
-    fenceAfterMs: positiveInt(input.fenceAfterMs ?? 30_000, 'fenceAfterMs', 1000),
+    fenceAfterMs: positiveInt(input.fenceAfterMs ?? Math.max(30_000, 2 * 1000 * (input.leaseTtlSeconds ?? 15)), 'fenceAfterMs', 1000),
     fenceAction,
     fenceScope,
     libvirtCallTimeoutMs: positiveInt(input.libvirtCallTimeoutMs ?? 60_000, 'libvirtCallTimeoutMs', 10),

@@ -40,9 +40,9 @@ const STORE_PAGE = 200;
 
 /** A Machine's attributes an edit cannot change: dropped whatever their value, or when unchanged. */
 const MACHINE_EDIT = {
-  volatile: ['created', 'updated', 'state', 'generation', 'observedGeneration', 'statusMessage', 'error', 'placementReason', 'hostId', 'operations',
+  volatile: ['created', 'updated', 'state', 'generation', 'observedGeneration', 'statusMessage', 'error', 'placementReason', 'hostId', 'hostHealth', 'operations',
     'eventLog', 'disks', 'volumes', 'networkInterfaces'],
-  fixed: ['cpu', 'memory', 'cpuArch', 'imageLocation', 'requirements', 'desiredState'],
+  fixed: ['cpu', 'memory', 'cpuArch', 'imageLocation', 'requirements', 'desiredState', 'highlyAvailable'],
 } as const;
 
 const ACTION_URI_MAX = 512;
