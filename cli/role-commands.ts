@@ -10,6 +10,7 @@ import { serveMetrics } from '../observability/metrics-server.js';
 import { placementConfig, type PlacementPolicy } from '../placement/config.js';
 import { SkybusMetrics } from '../observability/metrics.js';
 import { defaultDataDir } from '../config/store-config.js';
+import { hostLivenessFromEnv } from '../schema/host-health.js';
 import { ensureAdmin, openBus, seedCatalog, startAgent, startFrontend, startPlacement, type Running } from './roles.js';
 import { storeConfigOf, storeOptions } from './store-options.js';
 
@@ -55,7 +56,7 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
         const parts: Running[] = [];
         const fe = await startFrontend(store, frontendConfigFromEnv(process.env, { listenPort: a.port, listenHost: a.host }), log, metrics);
         parts.push(fe);
-        parts.push(startPlacement(store, placementConfig({ policy: a.policy as PlacementPolicy }), log, metrics));
+        parts.push(startPlacement(store, placementConfig({ policy: a.policy as PlacementPolicy, liveness: hostLivenessFromEnv() }), log, metrics));
         for (let i = 0; i < a.agents; i++) {
           const hostId = a.agents === 1 ? `${hostname()}-test` : `${hostname()}-test-${i + 1}`;
           // A private simulated host (x86_64, 16 CPUs, 64 GiB) per agent; test:///default is an i686 box.
@@ -93,7 +94,7 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
       .option('interval-ms', { type: 'number', default: 500, describe: 'pause between idle cycles' })
       .option('unplaced-deadline-ms', { type: 'number', describe: 'how long a machine may wait for a host before it shows ERROR (default 600000; placement keeps trying)' }),
     async (a) => {
-      const cfg = placementConfig({ policy: a.policy as PlacementPolicy, cpuAllocationRatio: a['cpu-ratio'], ramAllocationRatio: a['ram-ratio'], intervalMs: a['interval-ms'], unplacedDeadlineMs: a['unplaced-deadline-ms'] });
+      const cfg = placementConfig({ policy: a.policy as PlacementPolicy, cpuAllocationRatio: a['cpu-ratio'], ramAllocationRatio: a['ram-ratio'], intervalMs: a['interval-ms'], unplacedDeadlineMs: a['unplaced-deadline-ms'], liveness: hostLivenessFromEnv() });
       const log = createLogger();
       const metrics = new SkybusMetrics({ defaults: true });
       const store = await openBus(storeConfigOf(a), log);
@@ -115,6 +116,9 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
       .option('interval-ms', { type: 'number', default: 1000 })
       .option('stop-grace-ms', { type: 'number', default: 30000, describe: 'graceful shutdown time before a forced stop' })
       .option('libvirt-call-timeout-ms', { type: 'number', describe: 'how long to wait for one libvirt call before reporting it as not returned (default 60000)' })
+      .option('fence-after-ms', { type: 'number', describe: 'self-fencing: no heartbeat on the bus for this long and guests in --fence-scope are fenced (default 30000 or twice the lease TTL; docs/lifecycle.md)' })
+      .option('fence-action', { type: 'string', choices: ['destroy', 'pause'], default: 'destroy', describe: 'what fencing does to a guest' })
+      .option('fence-scope', { type: 'string', choices: ['ha', 'all'], default: 'ha', describe: 'which guests fencing touches: the highly available ones (the only ones restarted elsewhere), or all' })
       .option('deadline-ms', { type: 'array', string: true, default: [] as string[], describe: 'STATE=ms: how long STARTING, STOPPING, PAUSING, SUSPENDING or DELETING may take before the machine shows ERROR (repeatable; docs/lifecycle.md)' }),
     async (a) => {
       const labels: Record<string, string> = {};
@@ -133,6 +137,7 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
       const cfg = agentConfig({
         hostId: a['host-id'], libvirtUri: a['libvirt-uri'], labels, workDir: a['work-dir'], imageDir: a['image-dir'], orphanPolicy: a['orphan-policy'] as 'report' | 'destroy',
         intervalMs: a['interval-ms'], stopGraceMs: a['stop-grace-ms'], libvirtCallTimeoutMs: a['libvirt-call-timeout-ms'], deadlinesMs,
+        fenceAfterMs: a['fence-after-ms'], fenceAction: a['fence-action'] as 'destroy' | 'pause', fenceScope: a['fence-scope'] as 'ha' | 'all',
       });
       const log = createLogger();
       const metrics = new SkybusMetrics({ defaults: true });

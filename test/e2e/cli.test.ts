@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ed25519PublicKey } from '../helpers/ssh-keys.js';
@@ -160,6 +160,9 @@ describe('the skybus command', function () {
       [['machine', 'create', '--config', 'small', '--image', 'tiny-linux', '--name', 'two\nlines'], 1, /400: .*name contains a line feed/],
       [['config', 'add', '--name', 'x', '--cpu', '0', '--memory-mib', '512'], 1, /--cpu must be a positive integer/],
       [['all', '--agents', '0'], 2, /--agents must be 1..1000/],
+      [['host', 'remove', 'no-such-host'], 1, /no host 'no-such-host'/],
+      [['host', 'remove', 'bad host!'], 1, /host id must be/],
+      [['host', 'remove', `${hostname()}-test`], 1, /is up \(its agent holds the lease\): stop its agent first/],
       [['frontend', '--port', String(new URL(env.SKYBUS_URL!).port)], 1, /is already in use: choose another port/],
     ];
     for (const [args, code, message] of cases) {
