@@ -23,10 +23,11 @@ import { silentLogger } from '../../observability/logger.js';
 import { SkybusMetrics } from '../../observability/metrics.js';
 import { placementConfig } from '../../placement/config.js';
 import { Placer } from '../../placement/placer.js';
-import { openStore, type BusStore } from '../../schema/bus-store.js';
+import type { BusStore } from '../../schema/bus-store.js';
 import { hostCondition, hostLivenessPolicy } from '../../schema/host-health.js';
 import type { MachineSpec } from '../../schema/types.js';
 import { cuttableStore, type CutStore } from '../helpers/cut-store.js';
+import { onBothStores, type StoreFixture } from '../helpers/stores.js';
 import { until } from '../helpers/until.js';
 
 const GiB = 1024 * 1024;
@@ -35,7 +36,12 @@ const spec = (ha: boolean): MachineSpec => ({ cpu: 1, memoryKiB: 128 * 1024, cpu
 
 describe('host loss: self-fencing, HA restart elsewhere, never two running copies', function () {
   this.timeout(90_000);
+  onBothStores((makeFixture) => hostLossSuite(makeFixture));
+});
+
+function hostLossSuite(makeFixture: () => Promise<StoreFixture>): void {
   let dir: string;
+  let fx: StoreFixture;
   let store: BusStore;
   let cut: CutStore;
   const stops: (() => Promise<unknown>)[] = [];
@@ -43,7 +49,8 @@ describe('host loss: self-fencing, HA restart elsewhere, never two running copie
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'skybus-hostloss-'));
-    store = await openStore({ kind: 'embedded', path: join(dir, 'bus.sqlite') });
+    fx = await makeFixture();
+    store = fx.store;
     cut = cuttableStore(store.driver);
     for (const id of ['h1', 'h2']) {
       hosts[id] = new LibvirtHost(writeTestHost(join(dir, `${id}.xml`), { cpus: 16, memoryKiB: 32 * GiB }));
@@ -53,7 +60,7 @@ describe('host loss: self-fencing, HA restart elsewhere, never two running copie
   after(async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
     for (const h of Object.values(hosts)) await h.close().catch(() => undefined);
-    await store.close();
+    await fx?.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -138,6 +145,8 @@ describe('host loss: self-fencing, HA restart elsewhere, never two running copie
 
     assert.deepEqual(twice, [], 'a machine ran on two hosts at once');
     assert.ok((await running('h1')).has(plain.id), 'the non-HA guest ran through');
+    const plainAfter = applyHostCondition((await store.machines.get(plain.id))!, await new HostConditions(store, liveness).of('h1'), Date.now());
+    assert.equal(displayState(plainAfter.machine), 'STARTED', 'its machine is STARTED again once its host is back');
     const [h1, h2] = [(await store.hosts.get('h1'))!, (await store.hosts.get('h2'))!];
     assert.deepEqual(Object.keys(h1.allocations), [plain.id], 'h1 holds only the non-HA machine\'s claim');
     assert.deepEqual(Object.keys(h2.allocations).sort(), ha.map((m) => m.id).sort(), 'h2 holds exactly the moved claims');
@@ -150,7 +159,7 @@ describe('host loss: self-fencing, HA restart elsewhere, never two running copie
     assert.match(String(moved.content.reason), /rebuilt from image/);
     assert.ok(evs.some((e) => e.content.action === 'fence-destroy'), 'a fence event once the bus was back');
     assert.ok(evs.some((e) => e.content.action === 'moved-domain-removed'), 'the old domain\'s removal recorded');
-    console.log(`    host loss: unreachable ${((unreachableAt - t0) / 1000).toFixed(2)} s after the cut, HA guests fenced ${((fencedAt - t0) / 1000).toFixed(2)} s, down ${((downAt - t0) / 1000).toFixed(2)} s, 3 HA machines STARTED on h2 ${((restartedAt - t0) / 1000).toFixed(2)} s (fence window 1.5 s, down after 2.5 s); after the heal moved domains removed in ${((cleanedAt - healAt) / 1000).toFixed(2)} s; ${samples} samples, instants running twice: ${twice.length}`);
+    console.log(`    host loss (${fx.kind}): unreachable ${((unreachableAt - t0) / 1000).toFixed(2)} s after the cut, HA guests fenced ${((fencedAt - t0) / 1000).toFixed(2)} s, down ${((downAt - t0) / 1000).toFixed(2)} s, 3 HA machines STARTED on h2 ${((restartedAt - t0) / 1000).toFixed(2)} s (fence window 1.5 s, down after 2.5 s); after the heal moved domains removed in ${((cleanedAt - healAt) / 1000).toFixed(2)} s; ${samples} samples, instants running twice: ${twice.length}`);
   });
 
   it('host remove: refused while the agent holds the lease; then HA machines move, the others ERROR with claims released, a delete finishes at once', async () => {
@@ -173,4 +182,4 @@ describe('host loss: self-fencing, HA restart elsewhere, never two running copie
     assert.equal(back.hasLease, false);
     assert.equal((await store.hosts.leaseOf('h1')), null);
   });
-});
+}
