@@ -51,6 +51,11 @@ export const EXTENSION_ATTRIBUTES: Readonly<Record<string, readonly ExtensionAtt
     a('timestamp', 'dateTime', true), a('actor', 'string', true), a('tenant', 'string'), a('action', 'string', true), a('resource', 'string'),
     a('outcome', 'string', true), a('status', 'integer', true), a('address', 'string'), a('requestId', 'string'),
   ],
+  Host: [
+    a('state', 'string', true), a('health', 'string', true), a('arch', 'string', true), a('libvirtUri', 'string', true), a('labels', 'map', true),
+    a('cpu', 'integer', true), a('memory', 'integer', true), a('usedCpu', 'integer', true), a('usedMemory', 'integer', true), a('machines', 'integer', true),
+    a('generation', 'integer', true), a('lastSeen', 'dateTime'), a('fenceAfterMs', 'integer'), a('fencedAt', 'dateTime'), a('haRestartAt', 'dateTime'),
+  ],
   ApiKey: [a('state', 'string', true), a('prefix', 'string', true), a('expires', 'dateTime'), a('revoked', 'dateTime'), a('secret', 'string')],
 };
 
@@ -58,7 +63,7 @@ function capability(type: string, name: string, description: string, value: stri
   return { name, uri: `${CIMI_BASE}capability/${type}/${name}`, description, value };
 }
 
-const SKYBUS_TYPES = new Set(['ApiKey', 'AuditEvent', 'Quota']);
+const SKYBUS_TYPES = new Set(['ApiKey', 'AuditEvent', 'Quota', 'Host']);
 
 /** Every type Skybus serves: the members of its collections, the machine sub-collections' members, EventLog, Quota. */
 function servedTypes(): TypeEntry[] {

@@ -43,6 +43,8 @@ export const COLLECTIONS = {
   apiKeys: { member: 'ApiKey', collection: 'ApiKeyCollection', members: 'apiKeys' },
   /** Skybus extension, admins only: the audit trail (docs/identity.md). */
   auditEvents: { member: 'AuditEvent', collection: 'AuditEventCollection', members: 'auditEvents' },
+  /** Skybus extension, admins only: hosts and their health (docs/lifecycle.md, host loss). */
+  hosts: { member: 'Host', collection: 'HostCollection', members: 'hosts' },
 } as const;
 export type CollectionName = keyof typeof COLLECTIONS;
 

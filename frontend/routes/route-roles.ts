@@ -62,6 +62,8 @@ export const ROUTE_ROLES: Readonly<Record<string, Readonly<Partial<Record<Method
   '/api/quotas': { get: 'admin' },
   '/api/quotas/:tenant': { get: 'admin', put: 'admin' },
   '/api/auditEvents': { get: 'admin' },
+  '/api/hosts': { get: 'admin' },
+  '/api/hosts/:id': { get: 'admin' },
 };
 
 /** The role a route's method needs; throws (at start-up, when the route is mounted) when undeclared. */

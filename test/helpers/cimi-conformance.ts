@@ -48,6 +48,7 @@ export const SPEC_COLLECTIONS: Readonly<Record<string, { member: string; members
 export const SKYBUS_COLLECTIONS: Readonly<Record<string, { member: string; members: string }>> = {
   ApiKeyCollection: { member: 'ApiKey', members: 'apiKeys' },
   AuditEventCollection: { member: 'AuditEvent', members: 'auditEvents' },
+  HostCollection: { member: 'Host', members: 'hosts' },
   QuotaCollection: { member: 'Quota', members: 'quotas' },
 };
 

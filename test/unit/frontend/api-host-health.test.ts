@@ -108,4 +108,25 @@ describe('frontend API: host health and highly available machines', function () 
     assert.equal(job.state, 'SUCCESS');
     await as(h.app, 'alice', 'get', `/api/machines/${m.id}`).expect(404);
   });
+
+  it('GET /api/hosts (admins): health, last heartbeat and HA restart time per host, filterable; users get 403', async () => {
+    await onHost({ lease: false, heartbeatAgoMs: 60_000 });
+    await h.store.hosts.register({ id: 'h2', name: 'h2', uri: 'test:///default', arch: 'x86_64', cpus: 4, memoryKiB: 1048576, labels: {} });
+    await h.store.hosts.acquireLease('h2', 'agent-2', 30);
+    const all = (await as(h.app, 'root', 'get', '/api/hosts').expect(200)).body;
+    assert.equal(all.count, 2);
+    const [h1, h2] = all.hosts;
+    assert.equal(h1.health, 'down');
+    assert.equal(h1.usedCpu, 1);
+    assert.equal(h1.machines, 1);
+    assert.ok(Date.now() - Date.parse(h1.lastSeen) >= 60_000);
+    assert.equal(Date.parse(h1.haRestartAt), Date.parse(h1.lastSeen) + 5_000, 'max(down after 5 s, fence 2 s + budget 1 s + skew 0.5 s)');
+    assert.equal(h2.health, 'up');
+    const down = (await as(h.app, 'root', 'get', '/api/hosts').query({ $filter: "health='down'" }).expect(200)).body;
+    assert.deepEqual(down.hosts.map((x: { name: string }) => x.name), ['h1']);
+    assert.equal((await as(h.app, 'root', 'get', '/api/hosts/h2').expect(200)).body.health, 'up');
+    await as(h.app, 'root', 'get', '/api/hosts/nope').expect(404);
+    await as(h.app, 'root', 'get', '/api/hosts/bad%20id').expect(404);
+    await as(h.app, 'alice', 'get', '/api/hosts').expect(403);
+  });
 });

@@ -87,6 +87,10 @@ describe('CIMI conformance: a spec-following client walks everything reachable f
   let h: Harness;
   before(async () => {
     h = await harness();
+    // A host the machines run on, up (its agent's lease and heartbeat), for /api/hosts and the machines' hostHealth.
+    await h.store.hosts.register({ id: 'h1', name: 'h1', uri: 'test:///default', arch: 'x86_64', cpus: 8, memoryKiB: 8 * 1048576, labels: { zone: 'a' } });
+    await h.store.hosts.acquireLease('h1', 'agent-h1', 600);
+    await h.store.hosts.heartbeat({ hostId: 'h1', holder: 'agent-h1', renewed: Date.now(), fenceAfterMs: 30_000, fencedAt: null });
     // Something of every kind for both users: machines in several states (one with a disk, placed and running), credentials, keys, jobs, events.
     for (const user of ['alice', 'root']) {
       const started = await as(h.app, user, 'post', '/api/machines').send({ name: `${user}-web`, machineTemplate: { href: `/api/machineTemplates/${h.catalog.template}` } }).expect(202);
@@ -100,7 +104,7 @@ describe('CIMI conformance: a spec-following client walks everything reachable f
   });
   after(async () => { await h.cleanup(); });
 
-  for (const [user, extra] of [['alice', ['/api/quota']], ['root', ['/api/quota', '/api/quotas', '/api/auditEvents']]] as const) {
+  for (const [user, extra] of [['alice', ['/api/quota']], ['root', ['/api/quota', '/api/quotas', '/api/auditEvents', '/api/hosts']]] as const) {
     it(`as ${user}: every representation conforms, every link resolves, every extension attribute is declared`, async () => {
       const w = await walk(h, user, ['/api/cloudEntryPoint', ...extra]);
       assert.deepEqual(w.problems, []);
@@ -108,7 +112,7 @@ describe('CIMI conformance: a spec-following client walks everything reachable f
       const types = new Set(w.visited.values());
       for (const t of ['CloudEntryPoint', 'ResourceMetadataCollection', 'ResourceMetadata', 'MachineCollection', 'Machine', 'MachineDiskCollection', 'MachineDisk',
         'MachineVolumeCollection', 'MachineNetworkInterfaceCollection', 'MachineConfigurationCollection', 'MachineConfiguration', 'MachineImage', 'MachineTemplate',
-        'CredentialCollection', 'Credential', 'JobCollection', 'Job', 'EventLog', 'EventCollection', 'ApiKeyCollection', 'ApiKey', 'Quota']) {
+        'CredentialCollection', 'Credential', 'JobCollection', 'Job', 'EventLog', 'EventCollection', 'ApiKeyCollection', 'ApiKey', 'Quota', ...(user === 'root' ? ['HostCollection', 'Host'] : [])]) {
         assert.ok(types.has(t), `the walk never reached a ${t} (reached: ${[...types].sort().join(', ')})`);
       }
       assert.deepEqual(await checkExtensions(h, user, w), []);
