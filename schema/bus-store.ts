@@ -12,6 +12,7 @@ import { LoginAttemptStore } from './store/login-attempts.js';
 import { RateUsageStore } from './store/rate-usage.js';
 import { MachineStore } from './store/machines.js';
 import { NetworkStore } from './store/networks.js';
+import { PlacementPolicyStore } from './store/placement-policies.js';
 import { QuotaStore } from './store/quotas.js';
 import { ServiceStore } from './store/services.js';
 import { TelemetryStore } from './store/telemetry.js';
@@ -32,6 +33,7 @@ export class BusStore {
   readonly audit: AuditStore;
   readonly networks: NetworkStore;
   readonly volumes: VolumeStore;
+  readonly placementPolicies: PlacementPolicyStore;
 
   constructor(readonly driver: TableDriver) {
     this.machines = new MachineStore(driver);
@@ -47,6 +49,7 @@ export class BusStore {
     this.quotas = new QuotaStore(driver);
     this.networks = new NetworkStore(driver);
     this.volumes = new VolumeStore(driver);
+    this.placementPolicies = new PlacementPolicyStore(driver);
   }
 
   get kind(): 'embedded' | 'cassandra' { return this.driver.kind; }
