@@ -4,6 +4,7 @@
  */
 import type { Host, MachineSpec, NicSpec } from '../schema/types.js';
 import type { PlacementPolicy } from './config.js';
+import { compilePolicy, defaultPolicy, type CompiledPolicy, type HostFacts } from './policy.js';
 
 export interface Ratios { cpuAllocationRatio: number; ramAllocationRatio: number }
 
@@ -35,17 +36,46 @@ export interface Choice {
   summary: string | null;
 }
 
+/** One host's fate for one machine (explain): the filter that rejected it, or its score. */
+export interface HostVerdict { hostId: string; filter: string | null; why: string | null; score: number | null; group: string | null }
+
+/** What the placer knows beyond the hosts (all optional: absent means "no such constraint"). */
+export interface PlacementContext {
+  /** The machine's tenant (affinity groups are per tenant). */
+  tenant?: string;
+  /** The host the machine's affinity group is anchored on (null: no member placed yet). */
+  affinityHost?: string | null;
+  /** Machines claimed per host within the policy's limit window (limits.perHost). */
+  recentClaims?: ReadonlyMap<string, number>;
+  /** Host load from monitoring, 0..1 (weigher load-aware; absent: allocation is used instead). */
+  load?: ReadonlyMap<string, { cpu: number; memory: number }>;
+}
+
 function gib(kib: number): string {
   const g = kib / (1024 * 1024);
   return g >= 1 ? `${Number(g.toFixed(1))} GiB` : `${Math.round(kib / 1024)} MiB`;
 }
 
+/** The allocation tag of a machine in an affinity group (host rows carry it: anti-affinity re-checks it under the claim's compare-and-set). */
+export function groupTag(tenant: string, group: string): string {
+  return `${tenant}/${group}`;
+}
+
+/** What expressions read of a host for this machine (placement/policy.ts HostFacts). */
+export function hostFacts(h: Host, spec: MachineSpec, r: Ratios, load: { cpu: number; memory: number } | null): HostFacts {
+  const cap = capacityOf(h, r);
+  return {
+    id: h.id, name: h.name, arch: h.arch, labels: h.labels, cpu: h.cpus, memory: h.memoryKiB,
+    used: { cpu: h.usedCpus, memory: h.usedMemoryKiB }, free: { cpu: cap.cpus - h.usedCpus, memory: cap.memoryKiB - h.usedMemoryKiB },
+    machines: Object.keys(h.allocations).length, load, machine: { cpu: spec.cpu, memory: spec.memoryKiB },
+  };
+}
+
 /**
- * Hosts the machine can go to, best first. When none, `reason` says which filter removed the last
- * hosts, e.g. "0 of 5 hosts: 2 not alive, 3 without 4 free CPUs", and `summary` says the same
- * from the tenant's side, after the filter that removed the last candidate.
+ * Every host's verdict for the machine under the policy, in filter order, and the ones that pass
+ * weighed (higher score first). Pure: chooseHosts, explain and the property tests share it.
  */
-export function chooseHosts(spec: MachineSpec, hosts: Host[], alive: ReadonlySet<string>, policy: PlacementPolicy, r: Ratios): Choice {
+export function judgeHosts(spec: MachineSpec, hosts: Host[], alive: ReadonlySet<string>, policy: CompiledPolicy, ctx: PlacementContext = {}): { verdicts: HostVerdict[]; filters: Filter[]; summaries: Record<string, string> } {
   const need = { cpus: spec.cpu, memoryKiB: spec.memoryKiB };
   const reqs = Object.entries(spec.requirements ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
   // A machine's networks are requirements too: only hosts in a host group of every one of them.
@@ -53,43 +83,81 @@ export function chooseHosts(spec: MachineSpec, hosts: Host[], alive: ReadonlySet
   const nets = quotedList(nics.map((n) => n.networkName || n.network));
   const plural = new Set(nics.map((n) => n.network)).size === 1 ? '' : 's';
   const noRoom = `no capacity for ${need.cpus} vCPU${need.cpus === 1 ? '' : 's'} and ${gib(need.memoryKiB)} of memory right now`;
+  const aff = spec.affinity && ctx.tenant !== undefined ? { ...spec.affinity, tag: groupTag(ctx.tenant, spec.affinity.group) } : null;
+  const limits = policy.doc.limits;
   const summaries: Record<string, string> = {
     alive: 'no host is available right now', enabled: 'no host is available right now',
     arch: `no host for ${spec.cpuArch} machines is available`, labels: `no available host meets the requirements (${reqs})`,
     network: `no available host is on network${plural} ${nets}`,
+    policy: 'no available host meets this cloud\'s placement requirements', limit: 'hosts are busy placing other machines: waiting',
+    affinity: `the host of affinity group '${aff?.group ?? ''}' has no room`, 'anti-affinity': `every available host already runs a machine of anti-affinity group '${aff?.group ?? ''}'`,
     cpu: noRoom, memory: noRoom,
   };
+  const facts = (h: Host) => hostFacts(h, spec, policy.ratiosOf(h), ctx.load?.get(h.id) ?? null);
   const filters: Filter[] = [
     { name: 'alive', pass: (h) => alive.has(h.id), why: 'not alive' },
     { name: 'enabled', pass: (h) => h.state === 'ENABLED', why: 'disabled' },
     { name: 'arch', pass: (h) => h.arch === spec.cpuArch, why: `not ${spec.cpuArch}` },
     { name: 'labels', pass: (h) => Object.entries(spec.requirements ?? {}).every(([k, v]) => h.labels[k] === v), why: 'without the required labels' },
     { name: 'network', pass: (h) => nics.every((n) => onNetwork(h, n)), why: `not on network${plural} ${nets}` },
-    { name: 'cpu', pass: (h) => h.usedCpus + need.cpus <= capacityOf(h, r).cpus, why: `without ${need.cpus} free CPUs` },
-    { name: 'memory', pass: (h) => h.usedMemoryKiB + need.memoryKiB <= capacityOf(h, r).memoryKiB, why: `without ${need.memoryKiB} KiB free memory` },
+    ...(policy.requirement ? [{ name: 'policy', pass: (h: Host) => policy.requirement!(facts(h)), why: `not meeting the policy's requirements (${policy.doc.requirements})` }] : []),
+    ...(aff?.type === 'affinity' && ctx.affinityHost ? [{ name: 'affinity', pass: (h: Host) => h.id === ctx.affinityHost, why: `not the host of affinity group '${aff.group}'` }] : []),
+    ...(aff?.type === 'anti-affinity' ? [{ name: 'anti-affinity', pass: (h: Host) => !Object.values(h.allocations).some((a) => a.group === aff.tag), why: `already running a machine of anti-affinity group '${aff.group}'` }] : []),
+    ...(limits.perHost !== null && ctx.recentClaims ? [{ name: 'limit', pass: (h: Host) => (ctx.recentClaims!.get(h.id) ?? 0) < limits.perHost!, why: `with ${limits.perHost} machines placed in the last ${limits.windowSeconds} s` }] : []),
+    { name: 'cpu', pass: (h) => h.usedCpus + need.cpus <= capacityOf(h, policy.ratiosOf(h)).cpus, why: `without ${need.cpus} free CPUs` },
+    { name: 'memory', pass: (h) => h.usedMemoryKiB + need.memoryKiB <= capacityOf(h, policy.ratiosOf(h)).memoryKiB, why: `without ${need.memoryKiB} KiB free memory` },
   ];
-  let left = hosts;
-  const removed: string[] = [];
-  let emptiedBy: string | null = null;
-  for (const f of filters) {
-    const kept = left.filter(f.pass);
-    if (kept.length < left.length) removed.push(`${left.length - kept.length} ${f.why}`);
-    if (kept.length === 0 && left.length > 0) emptiedBy = f.name;
-    left = kept;
-  }
-  if (left.length === 0) {
-    if (hosts.length === 0) return { candidates: [], reason: 'no hosts registered', summary: 'no host is available right now' };
-    return { candidates: [], reason: `0 of ${hosts.length} hosts fit: ${removed.join(', ')}`, summary: summaries[emptiedBy ?? 'alive'] };
-  }
-  const load = (h: Host) => {
-    const cap = capacityOf(h, r);
+  const allocationLoad = (h: Host) => {
+    const cap = capacityOf(h, policy.ratiosOf(h));
     return Math.max(h.usedCpus / cap.cpus, h.usedMemoryKiB / cap.memoryKiB);
   };
-  const sorted = [...left].sort((a, b) => {
-    const d = policy === 'packing' ? load(b) - load(a) : load(a) - load(b);
-    return d !== 0 ? d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  const score = (h: Host): number => {
+    switch (policy.doc.weigher) {
+      case 'packing': return allocationLoad(h);
+      case 'striping': return -allocationLoad(h);
+      case 'load-aware': {
+        const l = ctx.load?.get(h.id);
+        return l ? -Math.max(l.cpu, l.memory) : -allocationLoad(h);
+      }
+      case 'rank': {
+        const v = policy.rank ? policy.rank(facts(h)) : 0;
+        return Number.isFinite(v) ? v : 0;
+      }
+    }
+  };
+  const verdicts = hosts.map((h): HostVerdict => {
+    const failed = filters.find((f) => !f.pass(h));
+    return { hostId: h.id, filter: failed?.name ?? null, why: failed?.why ?? null, score: failed ? null : score(h), group: policy.groupOf(h)?.name ?? null };
   });
-  return { candidates: sorted, reason: null, summary: null };
+  return { verdicts, filters, summaries };
+}
+
+/**
+ * Hosts the machine can go to, best first. When none, `reason` says which filter removed the last
+ * hosts, e.g. "0 of 5 hosts: 2 not alive, 3 without 4 free CPUs", and `summary` says the same
+ * from the tenant's side, after the filter that removed the last candidate.
+ */
+export function placeOn(spec: MachineSpec, hosts: Host[], alive: ReadonlySet<string>, policy: CompiledPolicy, ctx: PlacementContext = {}): Choice {
+  const { verdicts, filters, summaries } = judgeHosts(spec, hosts, alive, policy, ctx);
+  const byId = new Map(hosts.map((h) => [h.id, h]));
+  const passed = verdicts.filter((v) => v.filter === null);
+  if (passed.length === 0) {
+    if (hosts.length === 0) return { candidates: [], reason: 'no hosts registered', summary: 'no host is available right now' };
+    const removed: string[] = [];
+    let emptiedBy: string | null = null;
+    for (const f of filters) {
+      const n = verdicts.filter((v) => v.filter === f.name).length;
+      if (n > 0) { removed.push(`${n} ${f.why}`); emptiedBy = f.name; }
+    }
+    return { candidates: [], reason: `0 of ${hosts.length} hosts fit: ${removed.join(', ')}`, summary: summaries[emptiedBy ?? 'alive'] ?? null };
+  }
+  passed.sort((a, b) => (b.score! - a.score!) || (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
+  return { candidates: passed.map((v) => byId.get(v.hostId)!), reason: null, summary: null };
+}
+
+/** placeOn under a built-in policy of one weigher and one pair of ratios (start-up settings, tests). */
+export function chooseHosts(spec: MachineSpec, hosts: Host[], alive: ReadonlySet<string>, weigher: PlacementPolicy, r: Ratios): Choice {
+  return placeOn(spec, hosts, alive, compilePolicy(defaultPolicy(r, weigher), 0, null));
 }
 
 /** Exponential back-off for a machine that fits nowhere. */

@@ -18,7 +18,8 @@ import type { SkybusMetrics } from '../observability/metrics.js';
 import type { BusStore } from '../schema/bus-store.js';
 import { EVACUATION_HOLDER, hostCondition, isAgentLease } from '../schema/host-health.js';
 import type { Host, Machine } from '../schema/types.js';
-import { chooseHosts, ownerOf } from './choose-host.js';
+import { ownerOf, placeOn } from './choose-host.js';
+import type { CompiledPolicy } from './policy.js';
 import type { PlacementConfig } from './config.js';
 
 const EVACUATION_LEASE_S = 30;
@@ -36,7 +37,7 @@ export class HaRestart {
   private readonly told = new Map<string, string>();
   private readonly log: Logger;
 
-  constructor(private readonly deps: { store: BusStore; config: PlacementConfig; log: Logger; metrics: SkybusMetrics }) {
+  constructor(private readonly deps: { store: BusStore; config: PlacementConfig; log: Logger; metrics: SkybusMetrics; policy: () => CompiledPolicy }) {
     this.log = deps.log.child({ module: 'ha-restart' });
   }
 
@@ -102,7 +103,7 @@ export class HaRestart {
       if (held) {
         target = held; claimId = held.allocations[m.id]!.claimId; // a claim an earlier try left: used, never doubled
       } else {
-        const choice = chooseHosts(m.spec, [...pool.values()], alive, config.policy, config);
+        const choice = placeOn(m.spec, [...pool.values()], alive, this.deps.policy(), { tenant: m.tenant });
         if (choice.candidates.length === 0) {
           await this.tell(m, down.id, `waiting for a host to restart it on: ${choice.summary ?? choice.reason ?? 'no host fits'}`, now);
           return false;
@@ -124,7 +125,7 @@ export class HaRestart {
       metrics.placements.inc({ outcome: 'ha-restart' });
       this.told.delete(m.id);
       await store.machines.setPlacement(m.id, {
-        attempts: (m.placement?.attempts ?? 0) + 1, reason: null, summary: null, lastAttemptAt: now,
+        attempts: (m.placement?.attempts ?? 0) + 1, reason: null, summary: null, lastAttemptAt: now, policyVersion: this.deps.policy().version,
       });
       await store.telemetry.appendEvent({
         tenant: m.tenant, ts: now, type: 'state', severity: 'high', outcome: 'Warning', resource: m.id,

@@ -11,9 +11,12 @@ import type { BusStore } from '../schema/bus-store.js';
 import { isAgentLease } from '../schema/host-health.js';
 import { PLACEMENT_BUCKET_MS } from '../schema/store/machines.js';
 import type { Host, Machine } from '../schema/types.js';
-import { backoffMs, chooseHosts, ownerOf } from './choose-host.js';
+import { backoffMs, groupTag, ownerOf, placeOn, type PlacementContext } from './choose-host.js';
 import type { PlacementConfig } from './config.js';
 import { HaRestart } from './ha-restart.js';
+import { expressionEngine } from './expression-engine.js';
+import type { CompiledPolicy, ExpressionEngine } from './policy.js';
+import { PolicySource } from './policy-source.js';
 import { unplacedDeadline } from './unplaced-deadline.js';
 
 /** host_id given to a machine deleted before it was placed, so no placer places it afterwards. */
@@ -44,11 +47,18 @@ export class Placer {
   private readonly started = Date.now();
   private readonly log: Logger;
   private readonly ha: HaRestart;
+  private readonly policies: PolicySource;
+  /** This placer's own recent claims (limits.global). */
+  private readonly claimTimes: number[] = [];
 
-  constructor(private readonly deps: { store: BusStore; config: PlacementConfig; log: Logger; metrics: SkybusMetrics }) {
+  constructor(private readonly deps: { store: BusStore; config: PlacementConfig; log: Logger; metrics: SkybusMetrics; engine?: ExpressionEngine }) {
     this.log = deps.log.child({ module: 'placement', instance: deps.config.instanceId });
-    this.ha = new HaRestart(deps);
+    this.policies = new PolicySource(deps.store, deps.config, deps.engine ?? expressionEngine, this.log);
+    this.ha = new HaRestart({ ...deps, policy: () => this.policies.current });
   }
+
+  /** The policy in force (the version last read from the bus). */
+  get policy(): CompiledPolicy { return this.policies.current; }
 
   start(): void {
     if (this.running) return;
@@ -122,6 +132,7 @@ export class Placer {
     this.cycle++;
     const report: CycleReport = { examined: 0, placed: 0, unschedulable: 0, conflicts: 0 };
     await this.refreshMembership(now);
+    await this.policies.refresh().catch((e) => this.log.warn({ err: e }, 'could not read the placement policy; keeping the one in force'));
     // Highly available machines of down hosts first: they are running nowhere.
     await this.ha.runIfDue(now, this.placers).catch((e) => this.log.warn({ err: e }, 'HA restart check failed'));
     await this.gather(now);
@@ -168,7 +179,16 @@ export class Placer {
       this.finish(id, now);
       return;
     }
-    const need = { cpus: m.spec.cpu, memoryKiB: m.spec.memoryKiB };
+    const policy = this.policies.current;
+    const aff = m.spec.affinity ?? null;
+    const need = { cpus: m.spec.cpu, memoryKiB: m.spec.memoryKiB, at: now, ...(aff ? { group: groupTag(m.tenant, aff.group) } : {}) };
+    const { global, windowSeconds } = policy.doc.limits;
+    while (this.claimTimes.length > 0 && this.claimTimes[0]! < now - windowSeconds * 1000) this.claimTimes.shift();
+    if (global !== null && this.claimTimes.length >= global) {
+      // Throttled (limits.global): this placer waits for its window to move on.
+      this.due.set(id, { ...d, at: this.claimTimes[0]! + windowSeconds * 1000 });
+      return;
+    }
     for (let attempt = 0; attempt < config.maxClaimRetries; attempt++) {
       // A claim this machine already holds (a binding that failed after it) is used, never doubled.
       const held = [...this.hosts.values()].find((h) => h.allocations[id]);
@@ -176,7 +196,9 @@ export class Placer {
         await this.bind(id, held.id, held.allocations[id].claimId, d, now, report);
         return;
       }
-      const choice = chooseHosts(m.spec, [...this.hosts.values()], this.alive, config.policy, config);
+      const ctx: PlacementContext = { tenant: m.tenant, recentClaims: this.recentClaims(now, windowSeconds) };
+      if (aff?.type === 'affinity') ctx.affinityHost = await store.placementPolicies.anchorOf(m.tenant, aff.group);
+      const choice = placeOn(m.spec, [...this.hosts.values()], this.alive, policy, ctx);
       if (choice.candidates.length === 0) {
         await this.unschedulable(m, d, choice.reason ?? 'no host fits', choice.summary ?? 'waiting for capacity', now);
         report.unschedulable++;
@@ -198,7 +220,19 @@ export class Placer {
         continue;
       }
       this.hosts.set(claim.host.id, claim.host);
-      await this.bind(id, host.id, claim.claimId, d, now, report);
+      this.claimTimes.push(now);
+      // Affinity: the group's first member anchors it (IF NOT EXISTS); a placer that lost that race
+      // gives its claim back and follows the anchor on its next try.
+      if (aff?.type === 'affinity' && !ctx.affinityHost) {
+        const anchored = await store.placementPolicies.anchor(m.tenant, aff.group, host.id, id, now);
+        if (anchored !== host.id) {
+          await store.hosts.release(host.id, id, claim.claimId);
+          const h = await store.hosts.get(host.id);
+          if (h) this.hosts.set(h.id, h);
+          continue;
+        }
+      }
+      await this.bind(id, host.id, claim.claimId, d, now, report, policy.version);
       return;
     }
     metrics.placements.inc({ outcome: 'contended' });
@@ -206,10 +240,10 @@ export class Placer {
   }
 
   /** Bind the machine to the host it holds a claim on; if another placer bound it first, give the claim back. */
-  private async bind(id: string, hostId: string, claimId: string, d: Due, now: number, report: CycleReport): Promise<void> {
+  private async bind(id: string, hostId: string, claimId: string, d: Due, now: number, report: CycleReport, policyVersion = this.policies.current.version): Promise<void> {
     const { store, metrics } = this.deps;
     if (await store.machines.assignHost(id, hostId)) {
-      await store.machines.setPlacement(id, { attempts: d.attempt + 1, reason: null, summary: null, lastAttemptAt: now });
+      await store.machines.setPlacement(id, { attempts: d.attempt + 1, reason: null, summary: null, lastAttemptAt: now, policyVersion });
       metrics.placements.inc({ outcome: 'placed' });
       report.placed++;
       this.log.debug({ machineId: id, hostId }, 'placed');
@@ -220,6 +254,18 @@ export class Placer {
       metrics.placements.inc({ outcome: 'lost-race' });
     }
     this.finish(id, now);
+  }
+
+  /** Machines claimed per host within the limit window, from the host rows (every placer's claims). */
+  private recentClaims(now: number, windowSeconds: number): Map<string, number> {
+    const since = now - windowSeconds * 1000;
+    const out = new Map<string, number>();
+    for (const h of this.hosts.values()) {
+      let n = 0;
+      for (const a of Object.values(h.allocations)) if ((a.at ?? 0) >= since) n++;
+      if (n > 0) out.set(h.id, n);
+    }
+    return out;
   }
 
   /**

@@ -58,6 +58,8 @@ export interface MachineSpec {
    * Absent or false: it waits for its host.
    */
   highlyAvailable?: boolean;
+  /** A named group of the tenant's machines that must share a host (affinity) or never share one (anti-affinity); docs/placement.md. */
+  affinity?: { group: string; type: 'affinity' | 'anti-affinity' } | null;
 }
 
 /** A group of hosts (all of whose labels match) and the libvirt network a machine there attaches to. */
@@ -111,6 +113,8 @@ export interface PlacementInfo {
    * past it, or placed since. The frontend shows such a machine as ERROR and fails its create Job.
    */
   deadlineError?: string | null;
+  /** The placement policy version that placed it (absent on older rows; 0: the built-in policy). */
+  policyVersion?: number;
 }
 
 export interface MachineStatus {
@@ -163,7 +167,15 @@ export interface HostMachine {
 /** A volume in a machine's domain definition. */
 export interface AttachedVolume { volumeId: string; device: string; path: string; format: 'qcow2' | 'raw' }
 
-export interface Allocation { cpus: number; memoryKiB: number; claimId: string }
+export interface Allocation {
+  cpus: number;
+  memoryKiB: number;
+  claimId: string;
+  /** The machine's affinity group tag (tenant/group), so a claim's compare-and-set re-checks anti-affinity. */
+  group?: string;
+  /** When it was claimed (placement limits count recent claims). */
+  at?: number;
+}
 
 export interface Host {
   id: string;

@@ -104,10 +104,11 @@ export class HostStore {
    * Claim capacity for a machine on a host seen at `seen.generation`: one compare-and-set, no retry
    * here (the caller re-reads and re-decides). A timed-out claim is settled by a serial re-read.
    */
-  async claim(seen: Host, machineId: string, need: { cpus: number; memoryKiB: number }): Promise<ClaimResult> {
+  async claim(seen: Host, machineId: string, need: { cpus: number; memoryKiB: number; group?: string; at?: number }): Promise<ClaimResult> {
     if (seen.allocations[machineId]) return { ok: false, host: seen, reason: 'already-allocated' };
     const claimId = randomUUID();
-    const allocations = { ...seen.allocations, [machineId]: { cpus: need.cpus, memoryKiB: need.memoryKiB, claimId } };
+    const allocation: Allocation = { cpus: need.cpus, memoryKiB: need.memoryKiB, claimId, ...(need.group ? { group: need.group } : {}), ...(need.at ? { at: need.at } : {}) };
+    const allocations = { ...seen.allocations, [machineId]: allocation };
     const row: Row = {
       id: seen.id, generation: seen.generation + 1, used_cpus: seen.usedCpus + need.cpus,
       used_memory_kib: seen.usedMemoryKiB + need.memoryKiB, allocations: toJson(allocations), updated: Date.now(),
