@@ -22,6 +22,7 @@ import { principalOf } from './auth/authenticator.js';
 import { newId } from '../schema/ids.js';
 import { auditRoutes } from './routes/audit.js';
 import { hostRoutes } from './routes/hosts.js';
+import { placementPolicyRoutes } from './routes/placement-policy.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { credentialRoutes } from './routes/credentials.js';
@@ -101,6 +102,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(quotaRoutes(rd, API_PREFIX));
   api.use(auditRoutes(rd, API_PREFIX));
   api.use(hostRoutes(rd, API_PREFIX));
+  api.use(placementPolicyRoutes(rd, API_PREFIX));
   api.use(resourceMetadataRoutes(rd, API_PREFIX));
   api.use(notFoundHandler());
   app.use(API_PREFIX, api);

@@ -38,3 +38,17 @@ export class PolicySource {
 export function builtIn(config: PlacementConfig): PolicyDoc {
   return defaultPolicy({ cpuAllocationRatio: config.cpuAllocationRatio, ramAllocationRatio: config.ramAllocationRatio }, config.policy);
 }
+
+/** The stored policy as a reader outside placement sees it (API, CLI): the row parsed, or the default (version 0). */
+export async function storedPolicy(store: BusStore, engine: ExpressionEngine): Promise<{ doc: PolicyDoc; version: number; updated: number | null; updatedBy: string | null }> {
+  const row = await store.placementPolicies.get();
+  if (!row) return { doc: defaultPolicy(), version: 0, updated: null, updatedBy: null };
+  return { doc: parsePolicyBody(JSON.parse(row.body), engine), version: row.version, updated: row.updated, updatedBy: row.updatedBy };
+}
+
+/** Validate and store a policy over the version its editor read (ConflictError if it moved on). */
+export async function storePolicy(store: BusStore, engine: ExpressionEngine, body: unknown, expectedVersion: number, by: string): Promise<{ doc: PolicyDoc; version: number }> {
+  const doc = parsePolicyBody(body, engine);
+  const row = await store.placementPolicies.set(JSON.stringify(doc), expectedVersion, by);
+  return { doc, version: row.version };
+}

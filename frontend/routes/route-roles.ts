@@ -64,6 +64,8 @@ export const ROUTE_ROLES: Readonly<Record<string, Readonly<Partial<Record<Method
   '/api/auditEvents': { get: 'admin' },
   '/api/hosts': { get: 'admin' },
   '/api/hosts/:id': { get: 'admin' },
+  '/api/placementPolicy': { get: 'admin', put: 'admin' },
+  '/api/placementPolicy/explain': { post: 'admin' },
 };
 
 /** The role a route's method needs; throws (at start-up, when the route is mounted) when undeclared. */
