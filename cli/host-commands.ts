@@ -1,5 +1,6 @@
-/** `skybus host list | remove`: hosts, their capacity, use and health (on the bus directly; operators). */
+/** `skybus host list | drain | enable | remove`: hosts, their capacity, use and health (on the bus directly; operators). */
 import type { Argv } from 'yargs';
+import { ConflictError, NotFoundError } from '../errors/registry.js';
 import { openStore, type BusStore } from '../schema/bus-store.js';
 import { describeCondition, hostCondition, hostLivenessFromEnv } from '../schema/host-health.js';
 import { removeHost } from './host-removal.js';
@@ -12,7 +13,7 @@ async function withStore<R>(a: StoreArgs, fn: (s: BusStore) => Promise<R>): Prom
 }
 
 export function hostCommands<T>(y: Argv<T>): Argv<T> {
-  return y.command('host', 'hosts: list them with their health; remove one that will not come back', (h) => h
+  return y.command('host', 'hosts: list them with their health; drain and enable for maintenance; remove one that will not come back', (h) => h
     .command('list', 'hosts, their capacity, use and health (up, unreachable, down, removed)', (a) => storeOptions(a).option('json', { type: 'boolean', default: false }),
       async (a) => withStore(a, async (s) => {
         const liveness = hostLivenessFromEnv();
@@ -40,6 +41,31 @@ export function hostCommands<T>(y: Argv<T>): Argv<T> {
       }
       if (r.errored.length) lines.push(`  now ERROR, claims released: ${r.errored.join(', ')}`);
       process.stdout.write(lines.join('\n') + '\n');
+    }))
+    .command('drain <id>', 'maintenance: no new machines go to the host; lists what still runs there', (a) => storeOptions(a)
+      .positional('id', { type: 'string', demandOption: true }),
+    async (a) => withStore(a, async (s) => {
+      const id = a.id as string;
+      const h = await s.hosts.get(id);
+      if (!h) throw new NotFoundError(`no host '${id}'`);
+      if (h.state === 'REMOVED') throw new ConflictError(`host ${id} was removed: a removed host stays removed`);
+      await s.hosts.setState(id, 'DISABLED');
+      const on = await s.hosts.get(id);
+      const machines = await s.machines.listOnHost(id);
+      const lines = [`host ${id} drained: placement sends it no new machines (skybus host enable ${id} undoes it)`];
+      lines.push(machines.length === 0 ? '  nothing runs there: it can be taken down' : `  still there (${machines.length}): ${machines.map((m) => `${m.machineId} ${m.name ? `(${m.name}) ` : ''}${m.desiredState}`).join(', ')}`);
+      if (on) lines.push(`  claimed: ${on.usedCpus} vCPUs, ${Math.round(on.usedMemoryKiB / 1024)} MiB`);
+      process.stdout.write(lines.join('\n') + '\n');
+    }))
+    .command('enable <id>', 'undo a drain: placement may send the host new machines again', (a) => storeOptions(a)
+      .positional('id', { type: 'string', demandOption: true }),
+    async (a) => withStore(a, async (s) => {
+      const id = a.id as string;
+      const h = await s.hosts.get(id);
+      if (!h) throw new NotFoundError(`no host '${id}'`);
+      if (h.state === 'REMOVED') throw new ConflictError(`host ${id} was removed: a removed host stays removed (give a rebuilt host a new id)`);
+      await s.hosts.setState(id, 'ENABLED');
+      process.stdout.write(`host ${id} enabled\n`);
     }))
     .demandCommand(1, 'name a host command'), () => undefined);
 }

@@ -8,6 +8,7 @@ import { writeTestHost } from '../hypervisor-agent/test-host.js';
 import { createLogger } from '../observability/logger.js';
 import { serveMetrics } from '../observability/metrics-server.js';
 import { placementConfig, type PlacementPolicy } from '../placement/config.js';
+import { placementSubcommands } from './placement-commands.js';
 import { SkybusMetrics } from '../observability/metrics.js';
 import { defaultDataDir } from '../config/store-config.js';
 import { hostLivenessFromEnv } from '../schema/host-health.js';
@@ -87,7 +88,7 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
       process.stdout.write(`Skybus frontend at ${fe.url}/api/cloudEntryPoint\n`);
       await untilSignal([fe], () => store.close(), log);
     })
-    .command('placement', 'run a placement instance (any number may run at once)', (a) => metricsOptions(storeOptions(a))
+    .command('placement', 'run a placement instance (any number may run at once); policy, explain: tune and question it', (a) => placementSubcommands(metricsOptions(storeOptions(a)))
       .option('policy', { type: 'string', choices: ['packing', 'striping'], default: 'packing' })
       .option('cpu-ratio', { type: 'number', default: 4, describe: 'vCPUs placed per host CPU' })
       .option('ram-ratio', { type: 'number', default: 1, describe: 'memory placed per byte of host memory' })

@@ -186,6 +186,45 @@ describe('the skybus command', function () {
     assert.match(rows[0].cpus, /^\d+\/16$/);
   });
 
+  it('placement policy set|show, explain, host drain|enable: a drained host gets no new machine until enabled', async () => {
+    const host = `${hostname()}-test`;
+    writeFileSync(join(dir, 'policy.json'), JSON.stringify({ weigher: 'striping', cpuAllocationRatio: 2 }));
+    const set = run('placement', 'policy', 'set', join(dir, 'policy.json'));
+    assert.equal(set.status, 0, set.stderr);
+    assert.match(set.stdout, /placement policy version 1 stored \(weigher striping\)/);
+    const shown = JSON.parse(run('placement', 'policy', 'show').stdout) as { version: number; weigher: string; cpuAllocationRatio: number };
+    assert.deepEqual([shown.version, shown.weigher, shown.cpuAllocationRatio], [1, 'striping', 2]);
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ weigher: 'striping', hostGroups: [{ name: 'g', labels: {} }] }));
+    const bad = run('placement', 'policy', 'set', join(dir, 'bad.json'));
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /hostGroups\[0\]\.labels must name at least one label/);
+    assert.equal((JSON.parse(run('placement', 'policy', 'show').stdout) as { version: number }).version, 1, 'the bad one never stored');
+
+    const drained = run('host', 'drain', host);
+    assert.equal(drained.status, 0, drained.stderr);
+    assert.match(drained.stdout, new RegExp(`host ${host} drained`));
+    const created = run('machine', 'create', '--config', 'small', '--image', 'tiny-linux', '--name', 'waits', '--json');
+    assert.equal(created.status, 0, created.stderr);
+    const id = (JSON.parse(created.stdout) as { id: string }).id.split('/').pop()!;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((JSON.parse(run('machine', 'show', id, '--json').stdout) as { state: string }).state, 'CREATING', 'nothing placed on a drained host');
+    const why = run('placement', 'explain', id);
+    assert.equal(why.status, 0, why.stderr);
+    assert.match(why.stdout, /policy version 1 \(weigher striping\)/);
+    assert.match(why.stdout, new RegExp(`${host}\\s+-\\s+rejected: disabled`));
+    assert.match(why.stdout, /fits nowhere: 0 of 1 hosts fit: 1 disabled/);
+    const enabled = run('host', 'enable', host);
+    assert.equal(enabled.status, 0, enabled.stderr);
+    let state = '';
+    for (let i = 0; i < 60 && state !== 'STARTED'; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      state = (JSON.parse(run('machine', 'show', id, '--json').stdout) as { state: string }).state;
+    }
+    assert.equal(state, 'STARTED');
+    assert.match(run('placement', 'explain', id).stdout, new RegExp(`${host}\\s+-\\s+fits`));
+    assert.equal(run('machine', 'delete', id, '--wait').status, 0);
+  });
+
   it('admin commands add a user who can then log in', () => {
     const added = run('user', 'add', 'dave', '--tenant', 'acme', '--password', 'dave-password-1');
     assert.equal(added.status, 0, added.stderr);
