@@ -8,7 +8,7 @@ import type { BusStore } from '../schema/bus-store.js';
 import { newId } from '../schema/ids.js';
 import type { DiskSpec, MachineSpec } from '../schema/types.js';
 import { isAdmin, type Principal } from './auth/authenticator.js';
-import { hrefId, optBase64, optBoolean, optEnum, optObject, optStringMap, rejectUnknownFields, type Body } from './body-fields.js';
+import { hrefId, optBase64, optBoolean, optEnum, optObject, optString, optStringMap, rejectUnknownFields, type Body } from './body-fields.js';
 import {
   DEFAULT_INITIAL_STATE, INITIAL_STATES, USER_DATA_MAX_BYTES, commonFields, parseConfigBody, parseImageBody,
   type ConfigDoc, type ImageDoc, type InitialState, type TemplateDoc,
@@ -57,6 +57,18 @@ function checkInlineConfig(doc: ConfigDoc, label: string, l: MachineLimits): voi
     if (d.capacity > l.maxDiskKiB) throw over(`disks[${i}].capacity`, `${l.maxDiskKiB} KiB`);
     if (!l.diskFormats.includes(d.format)) throw new ValidationError(`${label}.disks[${i}].format must be one of ${l.diskFormats.join(', ')}`, { field: `${label}.disks[${i}].format` });
   });
+}
+
+/** MachineCreate.affinity: {group, type: affinity | anti-affinity} (docs/placement.md). */
+function parseAffinity(body: Body): MachineSpec['affinity'] {
+  const a = optObject(body, 'affinity', 'MachineCreate.affinity');
+  if (!a) return undefined;
+  rejectUnknownFields(a, ['group', 'type'], 'MachineCreate.affinity');
+  const group = optString(a, 'group', 63, 'MachineCreate.affinity.group');
+  if (!group || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(group)) throw new ValidationError('MachineCreate.affinity.group must be 1-63 letters, digits, dot, dash or underscore', { field: 'MachineCreate.affinity.group' });
+  const type = optEnum(a, 'type', ['affinity', 'anti-affinity'] as const, 'MachineCreate.affinity.type');
+  if (!type) throw new ValidationError('MachineCreate.affinity.type is required: affinity or anti-affinity', { field: 'MachineCreate.affinity.type' });
+  return { group, type };
 }
 
 /** Refuses a machine that no host of its architecture could hold (it could never be placed). */
@@ -137,7 +149,8 @@ function withImageDisk(disks: DiskSpec[], disk: ResolvedImage['disk']): DiskSpec
 }
 
 export async function resolveMachineCreate(store: BusStore, who: Principal, body: Body, bounds: CreateBounds): Promise<ResolvedCreate> {
-  rejectUnknownFields(body, ['machineTemplate', 'requirements'], 'MachineCreate');
+  rejectUnknownFields(body, ['machineTemplate', 'requirements', 'affinity'], 'MachineCreate');
+  const affinity = parseAffinity(body);
   const { name, description, properties } = commonFields(body, 'MachineCreate');
   const requirements = optStringMap(body, 'requirements', 'MachineCreate.requirements') ?? {};
   const tpl = optObject(body, 'machineTemplate', 'MachineCreate.machineTemplate');
@@ -183,6 +196,7 @@ export async function resolveMachineCreate(store: BusStore, who: Principal, body
     requirements,
   };
   if (haIn ?? base?.highlyAvailable ?? false) spec.highlyAvailable = true;
+  if (affinity) spec.affinity = affinity;
   const nics = await resolveNetworkInterfaces(store, who, nicsIn, `${where}.networkInterfaces`);
   if (nics.length > 0) spec.networkInterfaces = nics;
   const keys = await credentialKeys(store, who, credIn, inlineKey, base, `${where}.credential`);

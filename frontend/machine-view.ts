@@ -109,6 +109,7 @@ export function machineView(m: Machine, base: string, who: Principal, host: Host
     highlyAvailable: m.spec.highlyAvailable === true,
   };
   if (host.hostHealth) view.hostHealth = host.hostHealth;
+  if (m.spec.affinity) view.affinity = { ...m.spec.affinity };
   if (m.spec.image) view.imageLocation = m.spec.image.location;
   const error = m.status.error ?? placementDeadlineError(m);
   if (error) view.error = error;

@@ -33,7 +33,7 @@ export const EXTENSION_ATTRIBUTES: Readonly<Record<string, readonly ExtensionAtt
   Machine: [
     a('desiredState', 'string', true), a('generation', 'integer', true), a('observedGeneration', 'integer', true),
     a('requirements', 'map', true), a('imageLocation', 'string'), a('error', 'string'), a('placementReason', 'string'),
-    a('statusMessage', 'string'), a('hostId', 'string', false, true), a('highlyAvailable', 'boolean', true), a('hostHealth', 'string'),
+    a('statusMessage', 'string'), a('hostId', 'string', false, true), a('highlyAvailable', 'boolean', true), a('hostHealth', 'string'), a('affinity', 'structure'),
   ],
   MachineDisk: [a('format', 'string', true)],
   MachineVolume: [],

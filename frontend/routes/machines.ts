@@ -42,7 +42,7 @@ const STORE_PAGE = 200;
 const MACHINE_EDIT = {
   volatile: ['created', 'updated', 'state', 'generation', 'observedGeneration', 'statusMessage', 'error', 'placementReason', 'hostId', 'hostHealth', 'operations',
     'eventLog', 'disks', 'volumes', 'networkInterfaces'],
-  fixed: ['cpu', 'memory', 'cpuArch', 'imageLocation', 'requirements', 'desiredState', 'highlyAvailable'],
+  fixed: ['cpu', 'memory', 'cpuArch', 'imageLocation', 'requirements', 'desiredState', 'highlyAvailable', 'affinity'],
 } as const;
 
 const ACTION_URI_MAX = 512;

@@ -1,0 +1,135 @@
+/**
+ * Issue 11 on both stores: a policy stored on the bus reaches two running placers within one cycle and
+ * changes where the next machines go; an invalid policy is refused and the old one stays in force;
+ * host groups' ratios; anti-affinity and affinity hold with two placers racing over the same group;
+ * explain agrees with what the placer then does.
+ */
+import assert from 'node:assert/strict';
+import { silentLogger } from '../../observability/logger.js';
+import { SkybusMetrics } from '../../observability/metrics.js';
+import { placementConfig } from '../../placement/config.js';
+import { explainPlacement } from '../../placement/explain.js';
+import { expressionEngine } from '../../placement/expression-engine.js';
+import { Placer } from '../../placement/placer.js';
+import { storePolicy } from '../../placement/policy-source.js';
+import type { BusStore } from '../../schema/bus-store.js';
+import type { MachineSpec } from '../../schema/types.js';
+import { onBothStores, type StoreFixture } from '../helpers/stores.js';
+
+const spec = (cpu: number, extra: Partial<MachineSpec> = {}): MachineSpec => ({ cpu, memoryKiB: 256 * 1024, cpuArch: 'x86_64', image: null, disks: [], userData: null, requirements: {}, ...extra });
+
+function policySuite(makeFixture: () => Promise<StoreFixture>) {
+  let fx: StoreFixture;
+  let other: BusStore;
+  let p1: Placer;
+  let p2: Placer;
+  let clock = Date.now() + 60_000; // past the takeover time: both placers take every machine (the worst case)
+  const metrics = new SkybusMetrics();
+  before(async function () {
+    this.timeout(120_000);
+    fx = await makeFixture();
+    other = await fx.reopen();
+    for (const [id, cpus, labels] of [['h-a', 4, {}], ['h-b', 4, {}], ['h-c', 4, {}], ['h-dense', 2, { tier: 'dense' }]] as const) {
+      await fx.store.hosts.register({ id, name: id, uri: 'test:///default', arch: 'x86_64', cpus, memoryKiB: 64 * 1048576, labels });
+      await fx.store.hosts.acquireLease(id, 'test', 600);
+    }
+    const cfg = { cpuAllocationRatio: 1, ramAllocationRatio: 1, intervalMs: 50, backoffBaseMs: 60_000, fullResyncMs: 1 };
+    p1 = new Placer({ store: fx.store, config: placementConfig({ ...cfg, instanceId: 'p1' }), log: silentLogger(), metrics });
+    p2 = new Placer({ store: other, config: placementConfig({ ...cfg, instanceId: 'p2' }), log: silentLogger(), metrics });
+  });
+  after(async function () { this.timeout(60_000); await other?.close(); if (fx) await fx.cleanup(); });
+
+  const round = async () => { clock += 10; await Promise.all([p1.runOnce(clock), p2.runOnce(clock)]); };
+  const create = async (name: string, s: MachineSpec) => (await fx.store.machines.create({ tenant: 'acme', name, spec: s, desiredState: 'STARTED' })).id;
+  const hostOf = async (id: string) => (await fx.store.machines.get(id))!.hostId;
+  const clear = async () => {
+    for (const h of await fx.store.hosts.list()) for (const mid of Object.keys(h.allocations)) {
+      const m = await fx.store.machines.get(mid);
+      await fx.store.hosts.release(h.id, mid);
+      if (m) await fx.store.machines.purge(m);
+    }
+  };
+
+  it('a stored policy reaches both running placers within one cycle and moves the next machines; a bad one is refused and the old one stays', async function () {
+    this.timeout(60_000);
+    await round();
+    assert.equal(p1.policy.version, 0);
+    // Built-in packing: two 1-vCPU machines on the same host.
+    const a = [await create('pack-1', spec(1)), await create('pack-2', spec(1))];
+    await round();
+    await round();
+    assert.equal(await hostOf(a[0]!), await hostOf(a[1]!), 'packing');
+    await storePolicy(fx.store, expressionEngine, { weigher: 'striping', cpuAllocationRatio: 1, hostGroups: [{ name: 'dense', labels: { tier: 'dense' }, cpuAllocationRatio: 8 }] }, 0, 'test');
+    await round(); // one cycle
+    assert.deepEqual([p1.policy.version, p2.policy.version], [1, 1]);
+    const b = [await create('stripe-1', spec(1)), await create('stripe-2', spec(1))];
+    await round();
+    await round();
+    const used = new Set([await hostOf(a[0]!), await hostOf(b[0]!), await hostOf(b[1]!)]);
+    assert.equal(used.size, 3, 'striping spreads the next machines over empty hosts');
+    assert.equal((await fx.store.machines.get(b[0]!))!.placement?.policyVersion, 1, 'the version that placed it is recorded');
+    await assert.rejects(storePolicy(fx.store, expressionEngine, { weigher: 'nope' }, 1, 'test'), /weigher must be one of/);
+    await assert.rejects(storePolicy(fx.store, expressionEngine, { weigher: 'packing' }, 0, 'test'), /changed meanwhile/);
+    await round();
+    assert.equal(p1.policy.version, 1);
+    await clear();
+  });
+
+  it('host groups: the dense group\'s 8x CPU ratio lets a 2-CPU host take a 12-vCPU machine no other host can', async function () {
+    this.timeout(60_000);
+    const big = await create('big', spec(12));
+    await round();
+    await round();
+    assert.equal(await hostOf(big), 'h-dense');
+    await clear();
+  });
+
+  it('anti-affinity: four members placed at once by two placers land on four different hosts; a fifth waits, saying why', async function () {
+    this.timeout(60_000);
+    const anti = { affinity: { group: 'web', type: 'anti-affinity' as const } };
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await create(`web-${i}`, spec(1, anti)));
+    for (let i = 0; i < 4; i++) await round();
+    const hosts = await Promise.all(ids.map(hostOf));
+    const placed = hosts.filter((h) => h !== null);
+    assert.equal(placed.length, 4, JSON.stringify(hosts));
+    assert.equal(new Set(placed).size, 4, `two members share a host: ${JSON.stringify(hosts)}`);
+    const waiting = (await fx.store.machines.get(ids[hosts.indexOf(null)]!))!;
+    assert.match(waiting.placement?.reason ?? '', /already running a machine of anti-affinity group 'web'/);
+    await clear();
+  });
+
+  it('affinity: four members placed at once by two placers share one host', async function () {
+    this.timeout(60_000);
+    const aff = { affinity: { group: 'db', type: 'affinity' as const } };
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push(await create(`db-${i}`, spec(1, aff)));
+    for (let i = 0; i < 4; i++) await round();
+    const hosts = await Promise.all(ids.map(hostOf));
+    assert.ok(hosts.every((h) => h !== null), JSON.stringify(hosts));
+    assert.equal(new Set(hosts).size, 1, `members on several hosts: ${JSON.stringify(hosts)}`);
+    assert.equal(await fx.store.placementPolicies.anchorOf('acme', 'db'), hosts[0]);
+    await clear();
+  });
+
+  it('explain names the host the placer then picks', async function () {
+    this.timeout(60_000);
+    // Load one host so the choice is not a tie.
+    const pre = await create('pre', spec(2));
+    await round();
+    await round();
+    const id = await create('explained', spec(1));
+    const m = (await fx.store.machines.get(id))!;
+    const e = await explainPlacement(fx.store, m.spec, m.tenant, p1.policy);
+    assert.ok(e.chosen);
+    assert.notEqual(e.chosen, await hostOf(pre), 'striping avoids the loaded host');
+    await round();
+    await round();
+    assert.equal(await hostOf(id), e.chosen);
+    await clear();
+  });
+}
+
+describe('placement policy from the bus, live', function () {
+  onBothStores(policySuite);
+});
