@@ -243,7 +243,7 @@ export class Placer {
   private async bind(id: string, hostId: string, claimId: string, d: Due, now: number, report: CycleReport, policyVersion = this.policies.current.version): Promise<void> {
     const { store, metrics } = this.deps;
     if (await store.machines.assignHost(id, hostId)) {
-      await store.machines.setPlacement(id, { attempts: d.attempt + 1, reason: null, summary: null, lastAttemptAt: now, policyVersion });
+      await store.machines.setPlacement(id, { attempts: d.attempt + 1, reason: null, summary: null, lastAttemptAt: now, policyVersion, placedAt: Date.now() });
       metrics.placements.inc({ outcome: 'placed' });
       report.placed++;
       this.log.debug({ machineId: id, hostId }, 'placed');

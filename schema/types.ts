@@ -115,6 +115,8 @@ export interface PlacementInfo {
   deadlineError?: string | null;
   /** The placement policy version that placed it (absent on older rows; 0: the built-in policy). */
   policyVersion?: number;
+  /** When it was bound to its host (absent on older rows and while unplaced). */
+  placedAt?: number;
 }
 
 export interface MachineStatus {
