@@ -137,10 +137,12 @@ export function judgeHosts(spec: MachineSpec, hosts: Host[], alive: ReadonlySet<
  * hosts, e.g. "0 of 5 hosts: 2 not alive, 3 without 4 free CPUs", and `summary` says the same
  * from the tenant's side, after the filter that removed the last candidate.
  */
-export function placeOn(spec: MachineSpec, hosts: Host[], alive: ReadonlySet<string>, policy: CompiledPolicy, ctx: PlacementContext = {}): Choice {
+export function placeOn(spec: MachineSpec, hosts: Host[], alive: ReadonlySet<string>, policy: CompiledPolicy, ctx: PlacementContext = {}, top = Infinity): Choice {
   const { verdicts, filters, summaries } = judgeHosts(spec, hosts, alive, policy, ctx);
   const byId = new Map(hosts.map((h) => [h.id, h]));
-  const passed = verdicts.filter((v) => v.filter === null);
+  let passed = verdicts.filter((v) => v.filter === null);
+  // A placer only ever tries the first few: keep the best `top` without sorting a whole fleet.
+  if (passed.length > top * 4) passed = bestOf(passed, top);
   if (passed.length === 0) {
     if (hosts.length === 0) return { candidates: [], reason: 'no hosts registered', summary: 'no host is available right now' };
     const removed: string[] = [];
@@ -151,8 +153,23 @@ export function placeOn(spec: MachineSpec, hosts: Host[], alive: ReadonlySet<str
     }
     return { candidates: [], reason: `0 of ${hosts.length} hosts fit: ${removed.join(', ')}`, summary: summaries[emptiedBy ?? 'alive'] ?? null };
   }
-  passed.sort((a, b) => (b.score! - a.score!) || (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
+  passed.sort(better);
   return { candidates: passed.map((v) => byId.get(v.hostId)!), reason: null, summary: null };
+}
+
+const better = (a: HostVerdict, b: HostVerdict) => (b.score! - a.score!) || (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0);
+
+/** The `k` best verdicts (by score, then id), in one pass. */
+function bestOf(vs: HostVerdict[], k: number): HostVerdict[] {
+  const out: HostVerdict[] = [];
+  for (const v of vs) {
+    if (out.length === k && better(v, out[k - 1]!) >= 0) continue;
+    let i = out.length === k ? k - 1 : out.length;
+    if (out.length === k) out.pop();
+    out.push(v);
+    for (i = out.length - 1; i > 0 && better(out[i]!, out[i - 1]!) < 0; i--) [out[i], out[i - 1]] = [out[i - 1]!, out[i]!];
+  }
+  return out;
 }
 
 /** placeOn under a built-in policy of one weigher and one pair of ratios (start-up settings, tests). */

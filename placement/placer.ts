@@ -198,7 +198,7 @@ export class Placer {
       }
       const ctx: PlacementContext = { tenant: m.tenant, recentClaims: this.recentClaims(now, windowSeconds) };
       if (aff?.type === 'affinity') ctx.affinityHost = await store.placementPolicies.anchorOf(m.tenant, aff.group);
-      const choice = placeOn(m.spec, [...this.hosts.values()], this.alive, policy, ctx);
+      const choice = placeOn(m.spec, [...this.hosts.values()], this.alive, policy, ctx, config.parallelism * 2);
       if (choice.candidates.length === 0) {
         await this.unschedulable(m, d, choice.reason ?? 'no host fits', choice.summary ?? 'waiting for capacity', now);
         report.unschedulable++;

@@ -167,10 +167,13 @@ export interface CompiledPolicy {
 }
 
 export function compilePolicy(doc: PolicyDoc, version: number, engine: ExpressionEngine | null): CompiledPolicy {
-  const groupOf = (h: Host) => doc.hostGroups.find((g) => Object.entries(g.labels).every(([k, v]) => h.labels[k] === v)) ?? null;
+  const noGroups = doc.hostGroups.length === 0;
+  const groupOf = (h: Host) => (noGroups ? null : doc.hostGroups.find((g) => Object.entries(g.labels).every(([k, v]) => h.labels[k] === v)) ?? null);
+  const base: Ratios = { cpuAllocationRatio: doc.cpuAllocationRatio, ramAllocationRatio: doc.ramAllocationRatio };
   return {
     version, doc, groupOf,
     ratiosOf(h) {
+      if (noGroups) return base;
       const g = groupOf(h);
       return { cpuAllocationRatio: g?.cpuAllocationRatio ?? doc.cpuAllocationRatio, ramAllocationRatio: g?.ramAllocationRatio ?? doc.ramAllocationRatio };
     },

@@ -64,6 +64,8 @@ describe('placement invariants under operator policies', () => {
           return h.usedCpus + spec.cpu <= capacityOf(h, r).cpus;
         };
         assert.deepEqual(candidates.map((h) => h.id).sort(), hosts.filter(ok).map((h) => h.id).sort());
+        // The placer asks only for the best few: the same ones, in the same order.
+        assert.deepEqual(placeOn(spec, hosts, alive, policy, ctx, 1).candidates.slice(0, 1).map((h) => h.id), candidates.slice(0, 1).map((h) => h.id));
         const { verdicts } = judgeHosts(spec, hosts, alive, policy, ctx);
         assert.deepEqual(verdicts.filter((v) => v.filter === null).map((v) => v.hostId).sort(), candidates.map((h) => h.id).sort());
         for (const v of verdicts) assert.equal(v.filter === null, v.score !== null);
