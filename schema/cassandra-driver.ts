@@ -32,7 +32,7 @@ const RETRY_AFTER_S = 2;
  * A driver error as a Skybus error. Client messages never name tables or nodes (`what` goes to the
  * logs through details.storeOperation); an unavailable ring is a 503 with Retry-After.
  */
-function translate(e: unknown, what: string, operatorFacing = false): Error {
+export function translate(e: unknown, what: string, operatorFacing = false): Error {
   if (isSkybusError(e)) return e;
   if (operatorFacing) {
     // Start-up (connect, schema): the operator reads this, and needs the addresses and the cause.
@@ -57,10 +57,23 @@ function translate(e: unknown, what: string, operatorFacing = false): Error {
     return new UnavailableError('the database is unreachable; try again shortly', details);
   }
   if (err.name === 'ResponseError' && err.code === types.responseErrorCodes.invalid) {
-    // The server's text names tables and columns: it is not for clients.
-    return new ValidationError(`${what}: the store refused the request as invalid`);
+    // Skybus builds every statement itself and checks client values before (row-codec), so an
+    // invalid request is never the client's fault: never a 400. A coordinator that does not know
+    // the keyspace or table yet (schema still spreading) can take it again shortly: 503. Anything
+    // else is a Skybus fault: a 500 whose cause goes to the log. The server's text names tables and
+    // columns: it is not for clients.
+    if (SCHEMA_NOT_KNOWN.test(err.message ?? '')) return new UnavailableError('the database cannot take this request now; try again shortly', details);
+    return new StoreFault(`${what}: Cassandra refused the statement as invalid: ${err.message?.slice(0, 300) ?? ''}`);
   }
   return e instanceof Error ? e : new Error(String(e));
+}
+
+/** Cassandra's words for a keyspace, table or column its coordinator does not know (yet). */
+const SCHEMA_NOT_KNOWN = /unconfigured table|does not exist|unknown (keyspace|table|column)|undefined column|cannot be found/i;
+
+/** A statement Skybus built that Cassandra refused: an internal fault (500), never shown to a client. */
+export class StoreFault extends Error {
+  override readonly name = 'StoreFault';
 }
 
 /**
@@ -259,7 +272,9 @@ export class CassandraDriver implements TableDriver {
       const r = rs.first();
       return r ? this.decode(def, r) : null;
     } catch (e) {
-      throw translate(e, `read ${table}`);
+      const t = translate(e, `read ${table}`);
+      // A SERIAL read's Paxos round reports its timeout as a CAS write timeout; a read changes nothing.
+      throw t instanceof UnknownOutcomeError ? new UnavailableError('the database did not answer in time (too few replicas responded); try again shortly', t.details) : t;
     }
   }
 

@@ -81,6 +81,24 @@ export const RECENT = 64;
 const MAX_CAS_RETRIES = 60;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The pauses before a quota read is tried again when the ring cannot take it (a node stopping or
+ * starting: its Paxos rounds and SERIAL reads time out until the others mark it): about 4 s in all,
+ * then the 503. Only reads are repeated; every write is decided on a SERIAL read that follows it.
+ */
+export const BUS_WAITS_MS = [250, 500, 1000, 2000];
+
+export async function waitingOut<T>(read: () => Promise<T>, waits: readonly number[] = BUS_WAITS_MS): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await read();
+    } catch (e) {
+      if (!(e instanceof UnavailableError) || i >= waits.length) throw e;
+      await sleep(waits[i]);
+    }
+  }
+}
+
 type Recent = [number, string][];
 interface Seen extends TenantQuota { recent: Recent }
 
@@ -176,7 +194,7 @@ export class QuotaStore {
   constructor(private readonly d: TableDriver) {}
 
   private async read(tenant: string, serial: boolean): Promise<Seen> {
-    return rowToSeen(tenant, await this.d.get('tenant_quotas', { tenant }, { serial }));
+    return rowToSeen(tenant, await waitingOut(() => this.d.get('tenant_quotas', { tenant }, { serial })));
   }
 
   /** The tenant's limits and use (unlimited and unused when no row exists). */
@@ -218,7 +236,9 @@ export class QuotaStore {
     try {
       return await this.write(seen, set, [id]);
     } catch (e) {
-      if (!(e instanceof UnknownOutcomeError)) throw e;
+      // Unavailable too: a Paxos commit that timed out is reported as a plain write timeout, though
+      // its change was accepted. The SERIAL re-read finishes any half-done round and decides.
+      if (!(e instanceof UnknownOutcomeError || e instanceof UnavailableError)) throw e;
       return changeApplied(await this.read(seen.tenant, true), id, seen.generation + 1) ?? unsure;
     }
   }
@@ -311,11 +331,11 @@ export class QuotaStore {
     try {
       if ((await this.d.cas(table, { id: machineId, quota_release: flag }, { if: { ...cond, quota_release: null } })).applied) return flag;
     } catch (e) {
-      if (!(e instanceof UnknownOutcomeError)) throw e;
+      if (!(e instanceof UnknownOutcomeError || e instanceof UnavailableError)) throw e;
     }
     // A racing releaser's (or, after a timeout, perhaps ours): whichever flag is there decides the
     // generation to look back to.
-    const after = await this.d.get(table, { id: machineId }, { serial: true });
+    const after = await waitingOut(() => this.d.get(table, { id: machineId }, { serial: true }));
     return (after?.quota_release as string | null) ?? null;
   }
 
@@ -327,7 +347,7 @@ export class QuotaStore {
    */
   async release(tenant: string, machineId: string): Promise<boolean> {
     checkTenant(tenant);
-    const m = await this.d.get('machines', { id: machineId });
+    const m = await waitingOut(() => this.d.get('machines', { id: machineId }));
     if (!m || m.tenant !== tenant || m.quota_cpus === null || m.quota_cpus === undefined) return false;
     const c: QuotaCharge = { cpus: m.quota_cpus as number, memoryKiB: num(m.quota_memory_kib) };
     // `tenant` in the condition: Cassandra applies `IF quota_release = null` to a missing row (a
