@@ -82,7 +82,7 @@ class Parser {
   }
 
   private comparison(): Expr {
-    const left = this.additive();
+    const left = this.coalesce();
     const t = this.tok;
     let e: Expr;
     if (this.isWord(t, 'in')) {
@@ -90,7 +90,7 @@ class Parser {
       e = this.node({ kind: 'in', operand: left, values: this.list(t), pos: t.pos });
     } else if (t.kind === 'operator' && isComparisonOp(t.text)) {
       this.next();
-      const right = this.additive();
+      const right = this.coalesce();
       e = this.node({ kind: 'binary', op: t.text, left, right, pos: t.pos });
     } else {
       return left;
@@ -121,20 +121,19 @@ class Parser {
     }
   }
 
+  private coalesce(): Expr { return this.binaryLoop(['??'], () => this.additive()); }
   private additive(): Expr { return this.binaryLoop(['+', '-'], () => this.multiplicative()); }
   private multiplicative(): Expr { return this.binaryLoop(['*', '/'], () => this.unary()); }
 
   private unary(): Expr {
     const t = this.tok;
-    if (t.kind !== 'operator' || t.text !== '-') return this.coalesce();
+    if (t.kind !== 'operator' || t.text !== '-') return this.primary();
     this.next();
     this.enter(t.pos);
     const operand = this.unary();
     this.leave();
     return this.node({ kind: 'negate', operand, pos: t.pos });
   }
-
-  private coalesce(): Expr { return this.binaryLoop(['??'], () => this.primary()); }
 
   private primary(): Expr {
     const t = this.tok;

@@ -7,7 +7,7 @@
 import type { Expr } from './ast.js';
 
 /** Binding strength, loosest first (docs/placement-expressions.md, "Precedence"). */
-const LEVEL = { or: 1, and: 2, not: 3, comparison: 4, additive: 5, multiplicative: 6, negate: 7, coalesce: 8, primary: 9 } as const;
+const LEVEL = { or: 1, and: 2, not: 3, comparison: 4, coalesce: 5, additive: 6, multiplicative: 7, negate: 8, primary: 9 } as const;
 
 function level(e: Expr): number {
   switch (e.kind) {
