@@ -1,6 +1,6 @@
 /** Issue 11: the placement policy through the API (admins): read, store over a version, refuse bad ones, explain. */
 import assert from 'node:assert/strict';
-import { as, harness, idOf, type Harness } from './harness.js';
+import { as, harness, type Harness } from './harness.js';
 
 const CIMI = 'http://schemas.dmtf.org/cimi/1';
 
@@ -81,8 +81,26 @@ describe('frontend API: placement policy and explain', function () {
     const created = await as(h.app, 'alice', 'post', '/api/machines').send({ resourceURI: `${CIMI}/MachineCreate`, name: 'x', ...tpl }).expect(202);
     const forMachine = (await explain({ machine: { href: created.headers.location } })).body;
     assert.equal(forMachine.chosen, 'b');
-    await as(h.app, 'root', 'post', '/api/placementPolicy/explain').send({ machine: { href: `/api/machines/${idOf(created.headers.location).replace(/.$/, '0')}` } }).expect(400);
+    await as(h.app, 'root', 'post', '/api/placementPolicy/explain').send({ machine: { href: '/api/machines/00000000-0000-7000-8000-00000000dead' } }).expect(400);
     await as(h.app, 'root', 'post', '/api/placementPolicy/explain').send({}).expect(400, /needs machine/);
     await as(h.app, 'alice', 'post', '/api/placementPolicy/explain').send(tpl).expect(403);
+  });
+
+  it('requirement and rank expressions: stored when valid, a 400 with the column when not, and explain applies them', async () => {
+    for (const [id, zone] of [['a', 'a'], ['b', 'b'], ['c', 'b']] as const) {
+      await h.store.hosts.register({ id, name: id, uri: 'test:///default', arch: 'x86_64', cpus: id === 'c' ? 16 : 8, memoryKiB: 16 * 1048576, labels: { zone } });
+      await h.store.hosts.acquireLease(id, `agent-${id}`, 60);
+    }
+    const bad = await put({ version: 0, requirements: 'labels.zone = "b" & free.cpu >=' }).expect(400);
+    assert.match(bad.body.message, /PlacementPolicy\.requirements: at column \d+: expected a value after '>='/);
+    const badRank = await put({ version: 0, weigher: 'rank', rank: 'labels.zone * 2' }).expect(400);
+    assert.match(badRank.body.message, /PlacementPolicy\.rank/);
+    const ok = (await put({ version: 0, weigher: 'rank', rank: 'free.cpu', requirements: 'labels.zone = "b" & free.cpu >= 4' }).expect(200)).body;
+    assert.equal(ok.version, 1);
+    const e = (await as(h.app, 'root', 'post', '/api/placementPolicy/explain').send({ machineTemplate: { href: `/api/machineTemplates/${h.catalog.template}` } }).expect(200)).body;
+    const v = Object.fromEntries(e.hosts.map((x: { hostId: string }) => [x.hostId, x]));
+    assert.equal(v.a.filter, 'policy');
+    assert.equal(e.chosen, 'c', 'the rank (free CPUs) puts the 16-CPU host first');
+    assert.ok(v.c.score > v.b.score);
   });
 });
