@@ -131,6 +131,19 @@ function policySuite(makeFixture: () => Promise<StoreFixture>) {
     assert.equal(await hostOf(id), e.chosen);
     await clear();
   });
+
+  it('a requirement expression in the policy reaches both placers and confines the next machines', async function () {
+    this.timeout(60_000);
+    const cur = (await fx.store.placementPolicies.get())!;
+    await storePolicy(fx.store, expressionEngine, { ...JSON.parse(cur.body), requirements: 'labels.tier = "dense" | free.cpu >= 100' }, cur.version, 'test');
+    await round();
+    assert.deepEqual([p1.policy.version, p2.policy.version], [cur.version + 1, cur.version + 1]);
+    const ids = [await create('req-1', spec(1)), await create('req-2', spec(1))];
+    await round();
+    await round();
+    assert.deepEqual(await Promise.all(ids.map(hostOf)), ['h-dense', 'h-dense']);
+    await clear();
+  });
 }
 
 describe('placement policy from the bus, live', function () {
