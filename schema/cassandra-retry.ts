@@ -11,6 +11,14 @@
  */
 import cassandra from 'cassandra-driver';
 
+/**
+ * A retry keeps the statement's own consistency (undefined): the consistency an error reports is the
+ * phase that failed, and for a lightweight transaction that is its SERIAL phase — retried "at
+ * LOCAL_SERIAL", the driver would send LOCAL_SERIAL as the commit consistency, which Cassandra refuses
+ * as an invalid request (what the partition test saw on CI as 400s, then 500s).
+ */
+const SAME_CONSISTENCY = undefined as unknown as cassandra.types.consistencies;
+
 type Info = Parameters<cassandra.policies.retry.RetryPolicy['onWriteTimeout']>[0] & { executionOptions?: { isIdempotent(): boolean } };
 
 /** Retries of one idempotent statement, each on the next host. */
@@ -20,18 +28,18 @@ const idempotent = (info: Info) => info.executionOptions?.isIdempotent?.() === t
 
 export class SkybusRetryPolicy extends cassandra.policies.retry.RetryPolicy {
   override onWriteTimeout(info: Info, consistency: cassandra.types.consistencies, received: number, blockFor: number, writeType: string): cassandra.policies.retry.DecisionInfo {
-    if (idempotent(info) && info.nbRetry < MAX_RETRIES) return this.retryResult(consistency, false);
+    if (idempotent(info) && info.nbRetry < MAX_RETRIES) return this.retryResult(SAME_CONSISTENCY, false);
     return super.onWriteTimeout(info, consistency, received, blockFor, writeType);
   }
 
   /** Unavailable is refused before anything runs, so even a lightweight transaction may try the next host. */
   override onUnavailable(info: Info, consistency: cassandra.types.consistencies, required: number, alive: boolean): cassandra.policies.retry.DecisionInfo {
-    if (info.nbRetry < MAX_RETRIES) return this.retryResult(consistency, false);
+    if (info.nbRetry < MAX_RETRIES) return this.retryResult(SAME_CONSISTENCY, false);
     return super.onUnavailable(info, consistency, required, alive);
   }
 
   override onReadTimeout(info: Info, consistency: cassandra.types.consistencies, received: number, blockFor: number, isDataPresent: boolean): cassandra.policies.retry.DecisionInfo {
-    if (idempotent(info) && info.nbRetry < MAX_RETRIES) return this.retryResult(consistency, false);
+    if (idempotent(info) && info.nbRetry < MAX_RETRIES) return this.retryResult(SAME_CONSISTENCY, false);
     return super.onReadTimeout(info, consistency, received, blockFor, isDataPresent);
   }
 }
