@@ -5,14 +5,8 @@ import { ValidationError } from '../errors/registry.js';
 import { hashPassword, passwordProblem } from '../frontend/auth/passwords.js';
 import { checkTenantName, checkUserName } from '../schema/store/accounts.js';
 import { parseConfigBody, parseImageBody } from '../frontend/catalog-bodies.js';
-import { openStore, type BusStore } from '../schema/bus-store.js';
 import { quotaCommands } from './quota-commands.js';
-import { storeConfigOf, storeOptions, type StoreArgs } from './store-options.js';
-
-async function withStore<R>(a: StoreArgs, fn: (s: BusStore) => Promise<R>): Promise<R> {
-  const s = await openStore(storeConfigOf(a));
-  try { return await fn(s); } finally { await s.close(); }
-}
+import { storeOptions, withStore } from './store-options.js';
 
 function positiveInt(v: number, what: string): number {
   if (!Number.isInteger(v) || v < 1) throw new ValidationError(`${what} must be a positive integer`);

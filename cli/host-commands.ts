@@ -1,16 +1,10 @@
 /** `skybus host list | drain | enable | remove`: hosts, their capacity, use and health (on the bus directly; operators). */
 import type { Argv } from 'yargs';
 import { ConflictError, NotFoundError } from '../errors/registry.js';
-import { openStore, type BusStore } from '../schema/bus-store.js';
 import { describeCondition, hostCondition, hostLivenessFromEnv } from '../schema/host-health.js';
 import { removeHost } from './host-removal.js';
 import { table } from './output.js';
-import { storeConfigOf, storeOptions, type StoreArgs } from './store-options.js';
-
-async function withStore<R>(a: StoreArgs, fn: (s: BusStore) => Promise<R>): Promise<R> {
-  const s = await openStore(storeConfigOf(a));
-  try { return await fn(s); } finally { await s.close(); }
-}
+import { storeOptions, withStore } from './store-options.js';
 
 export function hostCommands<T>(y: Argv<T>): Argv<T> {
   return y.command('host', 'hosts: list them with their health; drain and enable for maintenance; remove one that will not come back', (h) => h

@@ -13,15 +13,9 @@ import { explainPlacement } from '../placement/explain.js';
 import { expressionEngine } from '../placement/expression-engine.js';
 import { compilePolicy, parsePolicyBody, policyView } from '../placement/policy.js';
 import { storedPolicy, storePolicy } from '../placement/policy-source.js';
-import { openStore, type BusStore } from '../schema/bus-store.js';
 import { checkId } from '../schema/ids.js';
 import { table } from './output.js';
-import { storeConfigOf, storeOptions, type StoreArgs } from './store-options.js';
-
-async function withStore<R>(a: StoreArgs, fn: (s: BusStore) => Promise<R>): Promise<R> {
-  const s = await openStore(storeConfigOf(a));
-  try { return await fn(s); } finally { await s.close(); }
-}
+import { storeOptions, withStore } from './store-options.js';
 
 function readJsonFile(path: string): unknown {
   let text: string;

@@ -7,16 +7,10 @@
  */
 import type { Argv } from 'yargs';
 import { ValidationError } from '../errors/registry.js';
-import { openStore, type BusStore } from '../schema/bus-store.js';
 import { checkTenantName } from '../schema/store/accounts.js';
 import type { QuotaLimits, QuotaUsage, TenantQuota, VolumeQuotaLimits } from '../schema/store/quotas.js';
 import { table } from './output.js';
-import { storeConfigOf, storeOptions, type StoreArgs } from './store-options.js';
-
-async function withStore<R>(a: StoreArgs, fn: (s: BusStore) => Promise<R>): Promise<R> {
-  const s = await openStore(storeConfigOf(a));
-  try { return await fn(s); } finally { await s.close(); }
-}
+import { storeOptions, withStore } from './store-options.js';
 
 function limitArg(v: string | undefined, flag: string): number | null | undefined {
   if (v === undefined) return undefined;
