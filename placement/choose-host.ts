@@ -56,6 +56,17 @@ function gib(kib: number): string {
   return g >= 1 ? `${Number(g.toFixed(1))} GiB` : `${Math.round(kib / 1024)} MiB`;
 }
 
+/** Machines claimed per host since `since` (limits.perHost), from the host rows: every placer's claims. */
+export function recentClaims(hosts: Iterable<Host>, since: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const h of hosts) {
+    let n = 0;
+    for (const a of Object.values(h.allocations)) if ((a.at ?? 0) >= since) n++;
+    if (n > 0) out.set(h.id, n);
+  }
+  return out;
+}
+
 /** The allocation tag of a machine in an affinity group (host rows carry it: anti-affinity re-checks it under the claim's compare-and-set). */
 export function groupTag(tenant: string, group: string): string {
   return `${tenant}/${group}`;

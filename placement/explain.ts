@@ -7,7 +7,7 @@
 import type { BusStore } from '../schema/bus-store.js';
 import { isAgentLease } from '../schema/host-health.js';
 import type { MachineSpec } from '../schema/types.js';
-import { judgeHosts, placeOn, type HostVerdict, type PlacementContext } from './choose-host.js';
+import { judgeHosts, placeOn, recentClaims, type HostVerdict, type PlacementContext } from './choose-host.js';
 import type { CompiledPolicy } from './policy.js';
 
 export interface Explanation {
@@ -24,13 +24,7 @@ export interface Explanation {
 export async function explainPlacement(store: BusStore, spec: MachineSpec, tenant: string, policy: CompiledPolicy, now = Date.now()): Promise<Explanation> {
   const [hosts, leases] = await Promise.all([store.hosts.list(), store.hosts.leases()]);
   const alive = new Set(leases.filter(isAgentLease).map((l) => l.hostId));
-  const windowMs = policy.doc.limits.windowSeconds * 1000;
-  const recentClaims = new Map<string, number>();
-  for (const h of hosts) {
-    const n = Object.values(h.allocations).filter((a) => (a.at ?? 0) >= now - windowMs).length;
-    if (n > 0) recentClaims.set(h.id, n);
-  }
-  const ctx: PlacementContext = { tenant, recentClaims };
+  const ctx: PlacementContext = { tenant, recentClaims: recentClaims(hosts, now - policy.doc.limits.windowSeconds * 1000) };
   if (spec.affinity?.type === 'affinity') ctx.affinityHost = await store.placementPolicies.anchorOf(tenant, spec.affinity.group);
   const { verdicts } = judgeHosts(spec, hosts, alive, policy, ctx);
   const choice = placeOn(spec, hosts, alive, policy, ctx);

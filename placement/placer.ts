@@ -11,7 +11,7 @@ import type { BusStore } from '../schema/bus-store.js';
 import { isAgentLease } from '../schema/host-health.js';
 import { PLACEMENT_BUCKET_MS } from '../schema/store/machines.js';
 import type { Host, Machine } from '../schema/types.js';
-import { backoffMs, groupTag, ownerOf, placeOn, type PlacementContext } from './choose-host.js';
+import { backoffMs, groupTag, ownerOf, placeOn, recentClaims, type PlacementContext } from './choose-host.js';
 import type { PlacementConfig } from './config.js';
 import { HaRestart } from './ha-restart.js';
 import { expressionEngine } from './expression-engine.js';
@@ -196,7 +196,7 @@ export class Placer {
         await this.bind(id, held.id, held.allocations[id].claimId, d, now, report);
         return;
       }
-      const ctx: PlacementContext = { tenant: m.tenant, recentClaims: this.recentClaims(now, windowSeconds) };
+      const ctx: PlacementContext = { tenant: m.tenant, recentClaims: recentClaims(this.hosts.values(), now - windowSeconds * 1000) };
       if (aff?.type === 'affinity') ctx.affinityHost = await store.placementPolicies.anchorOf(m.tenant, aff.group);
       const choice = placeOn(m.spec, [...this.hosts.values()], this.alive, policy, ctx, config.parallelism * 2);
       if (choice.candidates.length === 0) {
@@ -254,18 +254,6 @@ export class Placer {
       metrics.placements.inc({ outcome: 'lost-race' });
     }
     this.finish(id, now);
-  }
-
-  /** Machines claimed per host within the limit window, from the host rows (every placer's claims). */
-  private recentClaims(now: number, windowSeconds: number): Map<string, number> {
-    const since = now - windowSeconds * 1000;
-    const out = new Map<string, number>();
-    for (const h of this.hosts.values()) {
-      let n = 0;
-      for (const a of Object.values(h.allocations)) if ((a.at ?? 0) >= since) n++;
-      if (n > 0) out.set(h.id, n);
-    }
-    return out;
   }
 
   /**
