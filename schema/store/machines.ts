@@ -204,21 +204,8 @@ export class MachineStore {
    * spec is copied to the host's partition and re-read, so a spec change racing with the assignment is
    * never left behind (either the frontend sees the host, or this re-read sees the new spec).
    */
-  async assignHost(id: string, hostId: string): Promise<boolean> {
-    const cur = await this.get(id);
-    if (!cur || cur.hostId !== null) return false;
-    let applied: boolean;
-    try {
-      // `tenant` is in the condition because Cassandra applies `IF host_id = null` to a row that
-      // does not exist (a machine purged meanwhile) and would create a ghost row.
-      ({ applied } = await this.d.cas('machines', { id, host_id: hostId }, { if: { host_id: null, tenant: cur.tenant } }));
-    } catch (e) {
-      if (!(e instanceof UnknownOutcomeError)) throw e;
-      applied = (await this.get(id, { serial: true }))?.hostId === hostId;
-    }
-    if (!applied) return false;
-    await this.mirrorUntilStable(id, hostId, { ...cur, hostId });
-    return true;
+  assignHost(id: string, hostId: string): Promise<boolean> {
+    return this.rebind(id, null, hostId);
   }
 
   /**
@@ -228,10 +215,19 @@ export class MachineStore {
    * cannot act meanwhile.
    */
   async moveHost(id: string, from: string, to: string): Promise<boolean> {
+    if (!(await this.rebind(id, from, to))) return false;
+    await this.removeFromHost(from, id);
+    return true;
+  }
+
+  /** host_id from `from` (null: unbound) to `to`, conditionally; then the spec is mirrored to `to`. */
+  private async rebind(id: string, from: string | null, to: string): Promise<boolean> {
     const cur = await this.get(id);
     if (!cur || cur.hostId !== from) return false;
     let applied: boolean;
     try {
+      // `tenant` is in the condition because Cassandra applies `IF host_id = null` to a row that
+      // does not exist (a machine purged meanwhile) and would create a ghost row.
       ({ applied } = await this.d.cas('machines', { id, host_id: to }, { if: { host_id: from, tenant: cur.tenant } }));
     } catch (e) {
       if (!(e instanceof UnknownOutcomeError)) throw e;
@@ -239,7 +235,6 @@ export class MachineStore {
     }
     if (!applied) return false;
     await this.mirrorUntilStable(id, to, { ...cur, hostId: to });
-    await this.removeFromHost(from, id);
     return true;
   }
 
