@@ -43,12 +43,11 @@ export function hostCommands<T>(y: Argv<T>): Argv<T> {
       const h = await s.hosts.get(id);
       if (!h) throw new NotFoundError(`no host '${id}'`);
       if (h.state === 'REMOVED') throw new ConflictError(`host ${id} was removed: a removed host stays removed`);
-      await s.hosts.setState(id, 'DISABLED');
-      const on = await s.hosts.get(id);
+      const on = await s.hosts.setState(id, 'DISABLED');
       const machines = await s.machines.listOnHost(id);
       const lines = [`host ${id} drained: placement sends it no new machines (skybus host enable ${id} undoes it)`];
       lines.push(machines.length === 0 ? '  nothing runs there: it can be taken down' : `  still there (${machines.length}): ${machines.map((m) => `${m.machineId} ${m.name ? `(${m.name}) ` : ''}${m.desiredState}`).join(', ')}`);
-      if (on) lines.push(`  claimed: ${on.usedCpus} vCPUs, ${Math.round(on.usedMemoryKiB / 1024)} MiB`);
+      lines.push(`  claimed: ${on.usedCpus} vCPUs, ${Math.round(on.usedMemoryKiB / 1024)} MiB`);
       process.stdout.write(lines.join('\n') + '\n');
     }))
     .command('enable <id>', 'undo a drain: placement may send the host new machines again', (a) => storeOptions(a)
