@@ -23,12 +23,13 @@ function policySuite(makeFixture: () => Promise<StoreFixture>) {
   let other: BusStore;
   let p1: Placer;
   let p2: Placer;
-  let clock = Date.now() + 60_000; // past the takeover time: both placers take every machine (the worst case)
+  let clock = 0; // set in before(): past the takeover time, both placers take every machine (the worst case)
   const metrics = new SkybusMetrics();
   before(async function () {
     this.timeout(120_000);
     fx = await makeFixture();
     other = await fx.reopen();
+    clock = Date.now() + 60_000; // at suite start, not at file load: other files may run for minutes in between
     for (const [id, cpus, labels] of [['h-a', 4, {}], ['h-b', 4, {}], ['h-c', 4, {}], ['h-dense', 2, { tier: 'dense' }]] as const) {
       await fx.store.hosts.register({ id, name: id, uri: 'test:///default', arch: 'x86_64', cpus, memoryKiB: 64 * 1048576, labels });
       await fx.store.hosts.acquireLease(id, 'test', 600);
