@@ -64,12 +64,12 @@ export function placementSubcommands<T>(y: Argv<T>): Argv<T> {
       const policy = proposal
         ? compilePolicy(parsePolicyBody(readJsonFile(proposal), engine), -1, engine)
         : await storedPolicy(s, engine).then((p) => compilePolicy(p.doc, p.version, engine));
-      const e = await explainPlacement(s, m.spec, m.tenant, policy);
+      const e = await explainPlacement(s, m.spec, m.tenant, policy, { machineId: m.id });
       if (a.json) { process.stdout.write(JSON.stringify(e, null, 2) + '\n'); return; }
-      const rows = e.hosts.map((v) => ({ host: v.hostId, group: v.group ?? '-', verdict: v.filter ? `rejected: ${v.why}` : 'fits', score: v.score === null ? '-' : v.score.toFixed(4) }));
+      const rows = e.hosts.map((v) => ({ host: v.hostId, group: v.group ?? '-', verdict: v.filter ? `rejected: ${v.why}` : 'fits', score: v.score === null ? '-' : v.score.toFixed(4), home: v.home ? 'yes' : 'no' }));
       process.stdout.write([
         `machine ${m.id} (${m.spec.cpu} vCPU, ${m.spec.memoryKiB} KiB) under ${proposal ? 'the proposed policy' : `policy version ${e.policyVersion}`} (weigher ${e.weigher}); now on ${m.hostId ?? 'no host'}`,
-        table(rows, ['host', 'group', 'verdict', 'score']),
+        table(rows, e.placer ? ['host', 'group', 'verdict', 'score', 'home'] : ['host', 'group', 'verdict', 'score']),
         e.chosen ? `would go to: ${e.chosen}` : `fits nowhere: ${e.reason}`,
         ...e.notes.map((n) => `note: ${n}`),
       ].join('\n') + '\n');

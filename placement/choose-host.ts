@@ -37,7 +37,11 @@ export interface Choice {
 }
 
 /** One host's fate for one machine (explain): the filter that rejected it, or its score. */
-export interface HostVerdict { hostId: string; filter: string | null; why: string | null; score: number | null; group: string | null }
+export interface HostVerdict {
+  hostId: string; filter: string | null; why: string | null; score: number | null; group: string | null;
+  /** Home to the machine's placer (ownership.ts): tried before hosts that are not, whatever their score. */
+  home: boolean;
+}
 
 /** What the placer knows beyond the hosts (all optional: absent means "no such constraint"). */
 export interface PlacementContext {
@@ -47,6 +51,8 @@ export interface PlacementContext {
   affinityHost?: string | null;
   /** Machines claimed per host within the policy's limit window (limits.perHost). */
   recentClaims?: ReadonlyMap<string, number>;
+  /** Hosts home to the machine's owning placer (ownership.ts) come first; absent: every host is home. */
+  home?: (hostId: string) => boolean;
   /** Host load from monitoring, 0..1 (weigher load-aware; absent: allocation is used instead). */
   load?: ReadonlyMap<string, { cpu: number; memory: number }>;
 }
@@ -138,7 +144,7 @@ export function judgeHosts(spec: MachineSpec, hosts: Host[], alive: ReadonlySet<
   };
   const verdicts = hosts.map((h): HostVerdict => {
     const failed = filters.find((f) => !f.pass(h));
-    return { hostId: h.id, filter: failed?.name ?? null, why: failed?.why ?? null, score: failed ? null : score(h), group: policy.groupOf(h)?.name ?? null };
+    return { hostId: h.id, filter: failed?.name ?? null, why: failed?.why ?? null, score: failed ? null : score(h), group: policy.groupOf(h)?.name ?? null, home: ctx.home ? ctx.home(h.id) : true };
   });
   return { verdicts, filters, summaries };
 }
@@ -168,7 +174,8 @@ export function placeOn(spec: MachineSpec, hosts: Host[], alive: ReadonlySet<str
   return { candidates: passed.map((v) => byId.get(v.hostId)!), reason: null, summary: null };
 }
 
-const better = (a: HostVerdict, b: HostVerdict) => (b.score! - a.score!) || (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0);
+/** Placement order: home hosts first, then higher score, then host id. */
+export const better = (a: HostVerdict, b: HostVerdict) => (Number(b.home) - Number(a.home)) || (b.score! - a.score!) || (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0);
 
 /** The `k` best verdicts (by score, then id), in one pass. */
 function bestOf(vs: HostVerdict[], k: number): HostVerdict[] {

@@ -21,7 +21,7 @@ export interface PlacementConfig {
   lookbackBuckets: number;
   /** Full scan of the machines table for anything unplaced (the level-triggered safety net). */
   fullResyncMs: number;
-  /** Machines placed at once by one instance (each on a different host, so they do not collide). */
+  /** Requests in flight per placer (claims on different hosts, reads, binding batches). */
   parallelism: number;
   /** When a host counts as down, and the fencing allowances before its HA machines move (schema/host-health.ts). */
   liveness: HostLivenessPolicy;
@@ -46,7 +46,7 @@ export function placementConfig(partial: Partial<PlacementConfig> = {}): Placeme
     backoffMaxMs: partial.backoffMaxMs ?? 60_000,
     lookbackBuckets: partial.lookbackBuckets ?? 10,
     fullResyncMs: partial.fullResyncMs ?? 60_000,
-    parallelism: partial.parallelism ?? 8,
+    parallelism: partial.parallelism ?? 32,
     liveness: hostLivenessPolicy(partial.liveness),
     haCheckMs: partial.haCheckMs ?? 5_000,
     unplacedDeadlineMs: partial.unplacedDeadlineMs ?? 10 * 60_000,

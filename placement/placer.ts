@@ -1,9 +1,11 @@
 /**
  * The placement loop. Level-triggered: each cycle reads what needs a host now (recent request
- * buckets, plus a periodic full scan of unplaced machines), decides with the pure chooseHosts, and
- * claims capacity with a compare-and-set on the host's generation; a lost claim re-reads and
- * re-decides. Several placers share the work by a hash of the machine id over the live placers, and
- * stay correct when their views differ: the claim and the host assignment are both conditional.
+ * buckets, plus a periodic full scan of unplaced machines), decides for all of them at once
+ * (batch-plan.ts), claims capacity with one compare-and-set per host and binds with one conditional
+ * batch per binding partition (place-batch.ts); a lost claim re-reads and re-decides. Several
+ * placers share the work by binding shard and home hosts (ownership.ts) and stay correct when their
+ * views differ: the claim and the binding are both conditional. Affinity groups that still need an
+ * anchor are placed one machine at a time (placeOne).
  */
 import type { Logger } from '../observability/logger.js';
 import type { SkybusMetrics } from '../observability/metrics.js';
@@ -11,12 +13,15 @@ import type { BusStore } from '../schema/bus-store.js';
 import { isAgentLease } from '../schema/host-health.js';
 import { PLACEMENT_BUCKET_MS } from '../schema/store/machines.js';
 import type { Host, Machine } from '../schema/types.js';
-import { backoffMs, groupTag, ownerOf, placeOn, recentClaims, type PlacementContext } from './choose-host.js';
+import { mapLimited } from '../schema/bounded-parallel.js';
+import { backoffMs, groupTag, placeOn, recentClaims, type PlacementContext } from './choose-host.js';
 import type { PlacementConfig } from './config.js';
 import { HaRestart } from './ha-restart.js';
 import { expressionEngine } from './expression-engine.js';
 import type { CompiledPolicy, ExpressionEngine } from './policy.js';
 import { PolicySource } from './policy-source.js';
+import { isHomeHost, machineOwner } from './ownership.js';
+import { placeBatch, type Waiting } from './place-batch.js';
 import { unplacedDeadline } from './unplaced-deadline.js';
 
 /** host_id given to a machine deleted before it was placed, so no placer places it afterwards. */
@@ -35,8 +40,6 @@ export class Placer {
   /** Machines known placed, with when to forget them (after their request buckets are out of the window). */
   private readonly done = new Map<string, number>();
   private hosts = new Map<string, Host>();
-  /** Hosts a worker of this instance is claiming on right now. */
-  private readonly claiming = new Set<string>();
   private alive = new Set<string>();
   private placers: string[] = [];
   private lastAnnounce = 0;
@@ -136,26 +139,115 @@ export class Placer {
     // Highly available machines of down hosts first: they are running nowhere.
     await this.ha.runIfDue(now, this.placers).catch((e) => this.log.warn({ err: e }, 'HA restart check failed'));
     await this.gather(now);
+    const me = this.deps.config.instanceId;
     const mine = [...this.due.entries()].filter(([id, d]) => d.at <= now
-      && (ownerOf(id, this.placers) === this.deps.config.instanceId || now - d.firstSeen >= TAKEOVER_MS));
+      && (machineOwner(id, this.placers) === me || now - d.firstSeen >= TAKEOVER_MS));
     if (mine.length === 0) return report;
     await this.refreshHosts();
     mine.sort((a, b) => a[1].at - b[1].at);
-    let next = 0;
-    const worker = async () => {
-      while (next < mine.length) {
-        const [id, d] = mine[next++];
-        report.examined++;
-        try {
-          await this.placeOne(id, d, now, report);
-        } catch (e) {
-          this.log.warn({ err: e, machineId: id }, 'placement attempt failed; will retry');
-          this.due.set(id, { ...d, at: now + this.deps.config.backoffBaseMs });
-        }
+    report.examined = mine.length;
+    const machines = await mapLimited(mine, this.deps.config.parallelism, ([id]) => this.deps.store.machines.get(id).catch((e: unknown) => e as Error));
+    const batch: Waiting[] = [];
+    const single: { m: Machine; d: Due }[] = [];
+    await mapLimited(mine, 16, async ([id, d], i) => {
+      const m = machines[i];
+      try {
+        if (m instanceof Error) throw m;
+        if (await this.settled(id, m, now)) return;
+        if (m!.spec.affinity?.type === 'affinity') single.push({ m: m!, d });
+        else batch.push({ machine: m!, attempt: d.attempt });
+      } catch (e) {
+        this.log.warn({ err: e, machineId: id }, 'placement attempt failed; will retry');
+        this.due.set(id, { ...d, at: now + this.deps.config.backoffBaseMs });
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.deps.config.parallelism, mine.length) }, worker));
+    });
+    await this.placeAll(batch, now, report);
+    // Affinity groups, one machine at a time (their anchor is decided by the first member).
+    for (const { m, d } of single) {
+      try {
+        await this.placeOne(m, d, now, report);
+      } catch (e) {
+        this.log.warn({ err: e, machineId: m.id }, 'placement attempt failed; will retry');
+        this.due.set(m.id, { ...d, at: now + this.deps.config.backoffBaseMs });
+      }
+    }
     return report;
+  }
+
+  /** Machines that need no host (gone, deleted before placement, already bound): settled here, true. */
+  private async settled(id: string, m: Machine | null, now: number): Promise<boolean> {
+    const { store } = this.deps;
+    if (!m) { this.finish(id, now); return true; }
+    if (m.hostId === DELETED_BEFORE_PLACEMENT) { await store.machines.purge(m); this.finish(id, now); return true; }
+    if (m.hostId !== null) {
+      // Bound, but the agent never saw it: the spec copy may have failed to reach the host's partition.
+      if (m.status.observedGeneration === 0) await store.machines.mirrorUntilStable(m.id, m.hostId);
+      this.finish(id, now);
+      return true;
+    }
+    if (m.desiredState === 'DELETED') {
+      await store.machines.assignHost(id, DELETED_BEFORE_PLACEMENT, undefined, this.deps.config.instanceId);
+      const after = await store.machines.get(id);
+      if (after?.hostId === DELETED_BEFORE_PLACEMENT) await store.machines.purge(after);
+      this.finish(id, now);
+      return true;
+    }
+    return false;
+  }
+
+  /** The global throttle (limits.global): how many claims this placer may still make in its window. */
+  private budget(now: number): number {
+    const { global, windowSeconds } = this.policies.current.doc.limits;
+    while (this.claimTimes.length > 0 && this.claimTimes[0]! < now - windowSeconds * 1000) this.claimTimes.shift();
+    return global === null ? Infinity : Math.max(0, global - this.claimTimes.length);
+  }
+
+  private async placeAll(batch: Waiting[], now: number, report: CycleReport): Promise<void> {
+    if (batch.length === 0) return;
+    const { config, metrics } = this.deps;
+    const { windowSeconds } = this.policies.current.doc.limits;
+    const budget = this.budget(now);
+    if (budget < batch.length) {
+      // Throttled (limits.global): the rest wait for the window to move on.
+      const at = (this.claimTimes[0] ?? now) + windowSeconds * 1000;
+      for (const w of batch.slice(budget)) this.due.set(w.machine.id, { ...this.dueOf(w.machine.id, w.attempt, now), at });
+      batch = batch.slice(0, budget);
+    }
+    const me = config.instanceId;
+    const r = await placeBatch({
+      store: this.deps.store, log: this.log, metrics, instanceId: me, hosts: this.hosts, alive: this.alive,
+      policy: this.policies.current, home: (h, owner) => !this.policies.current.doc.homeHosts || isHomeHost(h, this.placers, owner ?? me),
+      ownerOf: (id) => machineOwner(id, this.placers), maxClaimRounds: config.maxClaimRetries, inFlight: config.parallelism,
+    }, batch, now);
+    report.conflicts += r.conflicts;
+    for (const w of batch) {
+      const id = w.machine.id;
+      const o = r.outcomes.get(id);
+      const d = this.dueOf(id, w.attempt, now);
+      if (!o || o.kind === 'contended') {
+        metrics.placements.inc({ outcome: 'contended' });
+        this.due.set(id, { ...d, at: now + config.backoffBaseMs });
+      } else if (o.kind === 'unschedulable') {
+        await this.unschedulable(w.machine, d, o.reason, o.summary, now).catch((e: unknown) => {
+          this.log.warn({ err: e, machineId: id }, 'could not record why the machine waits; will retry');
+          this.due.set(id, { ...d, at: now + config.backoffBaseMs });
+        });
+        report.unschedulable++;
+      } else if (o.kind === 'placed') {
+        this.claimTimes.push(now);
+        metrics.placements.inc({ outcome: 'placed' });
+        report.placed++;
+        this.log.debug({ machineId: id, hostId: o.hostId }, 'placed');
+        this.finish(id, now);
+      } else {
+        metrics.placements.inc({ outcome: 'lost-race' });
+        this.finish(id, now);
+      }
+    }
+  }
+
+  private dueOf(id: string, attempt: number, now: number): Due {
+    return this.due.get(id) ?? { at: now, attempt, firstSeen: now };
   }
 
   private finish(id: string, now: number): void {
@@ -163,29 +255,14 @@ export class Placer {
     this.done.set(id, now + (this.deps.config.lookbackBuckets + 2) * PLACEMENT_BUCKET_MS);
   }
 
-  private async placeOne(id: string, d: Due, now: number, report: CycleReport): Promise<void> {
+  private async placeOne(m: Machine, d: Due, now: number, report: CycleReport): Promise<void> {
     const { store, config, metrics } = this.deps;
-    const m = await store.machines.get(id);
-    if (!m) { this.finish(id, now); return; }
-    if (m.hostId === DELETED_BEFORE_PLACEMENT) { await store.machines.purge(m); this.finish(id, now); return; }
-    if (m.hostId !== null) {
-      // Bound, but the agent never saw it: the spec copy may have failed to reach the host's partition.
-      if (m.status.observedGeneration === 0) await store.machines.mirrorUntilStable(m.id, m.hostId);
-      this.finish(id, now);
-      return;
-    }
-    if (m.desiredState === 'DELETED') {
-      if (await store.machines.assignHost(id, DELETED_BEFORE_PLACEMENT)) await store.machines.purge({ ...m, hostId: DELETED_BEFORE_PLACEMENT });
-      this.finish(id, now);
-      return;
-    }
+    const id = m.id;
     const policy = this.policies.current;
     const aff = m.spec.affinity ?? null;
     const need = { cpus: m.spec.cpu, memoryKiB: m.spec.memoryKiB, at: now, ...(aff ? { group: groupTag(m.tenant, aff.group) } : {}) };
-    const { global, windowSeconds } = policy.doc.limits;
-    while (this.claimTimes.length > 0 && this.claimTimes[0]! < now - windowSeconds * 1000) this.claimTimes.shift();
-    if (global !== null && this.claimTimes.length >= global) {
-      // Throttled (limits.global): this placer waits for its window to move on.
+    const { windowSeconds } = policy.doc.limits;
+    if (this.budget(now) < 1) {
       this.due.set(id, { ...d, at: this.claimTimes[0]! + windowSeconds * 1000 });
       return;
     }
@@ -193,26 +270,21 @@ export class Placer {
       // A claim this machine already holds (a binding that failed after it) is used, never doubled.
       const held = [...this.hosts.values()].find((h) => h.allocations[id]);
       if (held) {
-        await this.bind(id, held.id, held.allocations[id].claimId, d, now, report);
+        await this.bind(m, held.id, held.allocations[id].claimId, d, now, report);
         return;
       }
+      const owner = machineOwner(id, this.placers) ?? this.deps.config.instanceId;
       const ctx: PlacementContext = { tenant: m.tenant, recentClaims: recentClaims(this.hosts.values(), now - windowSeconds * 1000) };
+      if (policy.doc.homeHosts) ctx.home = (h) => isHomeHost(h, this.placers, owner);
       if (aff?.type === 'affinity') ctx.affinityHost = await store.placementPolicies.anchorOf(m.tenant, aff.group);
-      const choice = placeOn(m.spec, [...this.hosts.values()], this.alive, policy, ctx, config.parallelism * 2);
+      const choice = placeOn(m.spec, [...this.hosts.values()], this.alive, policy, ctx, 4);
       if (choice.candidates.length === 0) {
         await this.unschedulable(m, d, choice.reason ?? 'no host fits', choice.summary ?? 'waiting for capacity', now);
         report.unschedulable++;
         return;
       }
-      // Workers of this instance spread over hosts: the best host nobody here is claiming on.
-      const host = choice.candidates.find((h) => !this.claiming.has(h.id)) ?? choice.candidates[0];
-      this.claiming.add(host.id);
-      let claim: Awaited<ReturnType<typeof store.hosts.claim>>;
-      try {
-        claim = await store.hosts.claim(host, id, need);
-      } finally {
-        this.claiming.delete(host.id);
-      }
+      const host = choice.candidates[0];
+      const claim = await store.hosts.claim(host, id, need);
       if (!claim.ok) {
         report.conflicts++;
         metrics.claimConflicts.inc();
@@ -232,7 +304,7 @@ export class Placer {
           continue;
         }
       }
-      await this.bind(id, host.id, claim.claimId, d, now, report, policy.version);
+      await this.bind(m, host.id, claim.claimId, d, now, report, policy.version);
       return;
     }
     metrics.placements.inc({ outcome: 'contended' });
@@ -240,20 +312,22 @@ export class Placer {
   }
 
   /** Bind the machine to the host it holds a claim on; if another placer bound it first, give the claim back. */
-  private async bind(id: string, hostId: string, claimId: string, d: Due, now: number, report: CycleReport, policyVersion = this.policies.current.version): Promise<void> {
+  private async bind(m: Machine, hostId: string, claimId: string, d: Due, now: number, report: CycleReport, policyVersion = this.policies.current.version): Promise<void> {
     const { store, metrics } = this.deps;
-    if (await store.machines.assignHost(id, hostId)) {
-      await store.machines.setPlacement(id, { attempts: d.attempt + 1, reason: null, summary: null, lastAttemptAt: now, policyVersion, placedAt: Date.now() });
+    const b = (await store.machines.bindings.bindAll([{ machineId: m.id, created: m.created, hostId, claimId }], this.deps.config.instanceId)).get(m.id)!;
+    if (b.claimId === claimId) {
+      await store.machines.adoptBindings([{ machine: m, binding: b, placement: { attempts: d.attempt + 1, reason: null, summary: null, lastAttemptAt: now, policyVersion, placedAt: Date.now() } }]);
       metrics.placements.inc({ outcome: 'placed' });
       report.placed++;
-      this.log.debug({ machineId: id, hostId }, 'placed');
+      this.log.debug({ machineId: m.id, hostId }, 'placed');
     } else {
-      await store.hosts.release(hostId, id, claimId);
+      await store.machines.adoptBindings([{ machine: m, binding: b }]);
+      await store.hosts.release(hostId, m.id, claimId);
       const h = await store.hosts.get(hostId);
       if (h) this.hosts.set(h.id, h);
       metrics.placements.inc({ outcome: 'lost-race' });
     }
-    this.finish(id, now);
+    this.finish(m.id, now);
   }
 
   /**

@@ -37,6 +37,12 @@ export interface PolicyDoc {
   ramAllocationRatio: number;
   hostGroups: HostGroupPolicy[];
   limits: PolicyLimits;
+  /**
+   * With several placers, each machine's placer tries the hosts home to it first (ownership.ts), then
+   * the rest, each in weigher order: placers rarely race for one host. False: every host in weigher
+   * order alone (the policy's order exactly, at the cost of claim conflicts between placers).
+   */
+  homeHosts: boolean;
 }
 
 /** The expression language's entry points (placement/expression), injected so this file stays small. */
@@ -66,13 +72,13 @@ export interface HostFacts {
 export function defaultPolicy(r: Ratios = { cpuAllocationRatio: 4, ramAllocationRatio: 1 }, weigher: Weigher = 'packing'): PolicyDoc {
   return {
     weigher, rank: null, requirements: null, cpuAllocationRatio: r.cpuAllocationRatio, ramAllocationRatio: r.ramAllocationRatio,
-    hostGroups: [], limits: { perHost: null, global: null, windowSeconds: 30 },
+    hostGroups: [], limits: { perHost: null, global: null, windowSeconds: 30 }, homeHosts: true,
   };
 }
 
 type Body = Record<string, unknown>;
 
-const KNOWN = ['weigher', 'rank', 'requirements', 'cpuAllocationRatio', 'ramAllocationRatio', 'hostGroups', 'limits'];
+const KNOWN = ['weigher', 'rank', 'requirements', 'cpuAllocationRatio', 'ramAllocationRatio', 'hostGroups', 'limits', 'homeHosts'];
 
 function fail(field: string, what: string): never {
   throw new ValidationError(`PlacementPolicy.${field} ${what}`, { field: `PlacementPolicy.${field}` });
@@ -146,7 +152,10 @@ export function parsePolicyBody(body: unknown, engine: ExpressionEngine): Policy
   for (const k of Object.keys(lb)) if (!['perHost', 'global', 'windowSeconds'].includes(k)) fail(`limits.${k}`, 'is not a limit (perHost, global, windowSeconds)');
   const windowSeconds = lb.windowSeconds ?? 30;
   if (typeof windowSeconds !== 'number' || !Number.isInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > 3600) fail('limits.windowSeconds', 'must be an integer from 1 to 3600');
+  const homeHosts = b.homeHosts ?? d.homeHosts;
+  if (typeof homeHosts !== 'boolean') fail('homeHosts', 'must be true or false');
   return {
+    homeHosts,
     weigher: weigher as Weigher, rank, requirements,
     cpuAllocationRatio: ratio(b.cpuAllocationRatio ?? d.cpuAllocationRatio, 'cpuAllocationRatio', false)!,
     ramAllocationRatio: ratio(b.ramAllocationRatio ?? d.ramAllocationRatio, 'ramAllocationRatio', false)!,

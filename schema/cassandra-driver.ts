@@ -7,8 +7,8 @@ import cassandra from 'cassandra-driver';
 import { SkybusRetryPolicy } from './cassandra-retry.js';
 import { UnavailableError, UnknownOutcomeError, ValidationError, isSkybusError } from '../errors/registry.js';
 import type { DdlStatement, TableDef } from './cql-ddl.js';
-import { checkRow, checkTtl, keyOf } from './row-codec.js';
-import type { CasResult, Condition, Page, ReadOptions, Row, SelectOptions, TableDriver, Value, WriteOptions } from './table-driver.js';
+import { checkRow, checkTimestamp, checkTtl, keyOf, samePartition } from './row-codec.js';
+import type { CasInsertAllResult, CasResult, Condition, Page, ReadOptions, Row, SelectOptions, TableDriver, Value, WriteOptions } from './table-driver.js';
 
 export interface CassandraOptions {
   contactPoints: string[];
@@ -184,18 +184,22 @@ export class CassandraDriver implements TableDriver {
     return out;
   }
 
-  private insertCql(def: TableDef, cols: string[], ttl: number | undefined, ifNotExists: boolean): string {
+  private insertCql(def: TableDef, cols: string[], ttl: number | undefined, ifNotExists: boolean, timestamp = false): string {
+    const using = [...(ttl !== undefined ? [`TTL ${ttl}`] : []), ...(timestamp ? ['TIMESTAMP ?'] : [])];
     return `INSERT INTO ${def.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`
-      + `${ifNotExists ? ' IF NOT EXISTS' : ''}${ttl !== undefined ? ` USING TTL ${ttl}` : ''}`;
+      + `${ifNotExists ? ' IF NOT EXISTS' : ''}${using.length > 0 ? ` USING ${using.join(' AND ')}` : ''}`;
   }
 
   async put(table: string, row: Row, opts?: WriteOptions): Promise<void> {
     const def = this.def(table);
     checkRow(def, row);
     checkTtl(opts?.ttlSeconds);
+    checkTimestamp(opts?.timestamp);
     const cols = Object.keys(row);
+    const params = this.params(def, cols, row);
+    if (opts?.timestamp !== undefined) params.push(cassandra.types.Long.fromNumber(opts.timestamp));
     try {
-      await this.client.execute(this.insertCql(def, cols, opts?.ttlSeconds, false), this.params(def, cols, row), { prepare: true, isIdempotent: true, consistency: this.consistency });
+      await this.client.execute(this.insertCql(def, cols, opts?.ttlSeconds, false, opts?.timestamp !== undefined), params, { prepare: true, isIdempotent: true, consistency: this.consistency });
     } catch (e) {
       throw translate(e, `write ${table}`);
     }
@@ -207,8 +211,11 @@ export class CassandraDriver implements TableDriver {
       const def = this.def(w.table);
       checkRow(def, w.row);
       checkTtl(w.opts?.ttlSeconds);
+      checkTimestamp(w.opts?.timestamp);
       const cols = Object.keys(w.row);
-      return { query: this.insertCql(def, cols, w.opts?.ttlSeconds, false), params: this.params(def, cols, w.row) };
+      const params = this.params(def, cols, w.row);
+      if (w.opts?.timestamp !== undefined) params.push(cassandra.types.Long.fromNumber(w.opts.timestamp));
+      return { query: this.insertCql(def, cols, w.opts?.ttlSeconds, false, w.opts?.timestamp !== undefined), params };
     });
     try {
       await this.client.batch(queries, { prepare: true, logged: true, isIdempotent: true, consistency: this.consistency });
@@ -219,6 +226,7 @@ export class CassandraDriver implements TableDriver {
 
   async cas(table: string, row: Row, cond: Condition, opts?: WriteOptions & { remove?: boolean }): Promise<CasResult> {
     const def = this.def(table);
+    if (opts?.timestamp !== undefined) throw new ValidationError('a conditional write cannot carry its own timestamp');
     checkRow(def, row);
     checkTtl(opts?.ttlSeconds);
     const key = keyOf(def);
@@ -260,6 +268,29 @@ export class CassandraDriver implements TableDriver {
       if ((e as { name?: string }).name === 'OperationTimedOutError') throw new UnknownOutcomeError('the database did not confirm this change in time, so whether it happened is unknown: read the resource before trying again', { retryAfterSeconds: RETRY_AFTER_S, storeOperation: `conditional write ${table}` });
       throw translate(e, `conditional write ${table}`);
     }
+  }
+
+  async casInsertAll(table: string, rows: Row[], opts?: WriteOptions): Promise<CasInsertAllResult> {
+    const def = this.def(table);
+    if (rows.length === 0) return { applied: true, existing: [] };
+    checkTtl(opts?.ttlSeconds);
+    if (opts?.timestamp !== undefined) throw new ValidationError('a conditional write cannot carry its own timestamp');
+    samePartition(def, rows);
+    const queries = rows.map((row) => {
+      const cols = Object.keys(row);
+      return { query: this.insertCql(def, cols, opts?.ttlSeconds, true), params: this.params(def, cols, row) };
+    });
+    try {
+      const rs = await this.client.batch(queries, { prepare: true, logged: true, isIdempotent: false, consistency: this.consistency });
+      if (rs.first()?.get('[applied]') === true) return { applied: true, existing: [] };
+    } catch (e) {
+      if ((e as { name?: string }).name === 'OperationTimedOutError') throw new UnknownOutcomeError('the database did not confirm this change in time, so whether it happened is unknown: read the resource before trying again', { retryAfterSeconds: RETRY_AFTER_S, storeOperation: `conditional batch ${table}` });
+      throw translate(e, `conditional batch ${table}`);
+    }
+    // Not applied: which rows were there is read back through consensus (rare: a lost race).
+    const key = keyOf(def);
+    const found = await Promise.all(rows.map((r) => this.get(table, Object.fromEntries(key.map((k) => [k, r[k]])), { serial: true })));
+    return { applied: false, existing: found.filter((r): r is Row => r !== null) };
   }
 
   async get(table: string, key: Row, opts?: ReadOptions): Promise<Row | null> {

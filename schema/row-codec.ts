@@ -59,3 +59,20 @@ export function checkTtl(ttl: number | undefined): void {
   if (ttl === undefined) return;
   if (!Number.isInteger(ttl) || ttl <= 0 || ttl > 630720000) throw new ValidationError('ttl must be a positive number of seconds');
 }
+
+/** Write times are microseconds since the epoch: positive safe integers. */
+export function checkTimestamp(ts: number | undefined): void {
+  if (ts === undefined) return;
+  if (!Number.isSafeInteger(ts) || ts <= 0) throw new ValidationError('a write timestamp must be a positive integer of microseconds');
+}
+
+/** Every row names the same partition (a conditional batch must stay in one). */
+export function samePartition(def: TableDef, rows: Row[]): void {
+  const pk = (r: Row) => JSON.stringify(def.partitionKey.map((c) => r[c] ?? null));
+  for (const r of rows) checkRow(def, r);
+  const first = pk(rows[0]!);
+  if (rows.some((r) => pk(r) !== first)) throw new ValidationError(`${def.name}: a conditional batch must stay in one partition`);
+  const key = keyOf(def);
+  const keys = new Set(rows.map((r) => JSON.stringify(key.map((c) => r[c]))));
+  if (keys.size !== rows.length) throw new ValidationError(`${def.name}: a conditional batch names a row twice`);
+}

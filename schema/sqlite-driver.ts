@@ -2,20 +2,27 @@
  * The embedded store's row driver: one durable SQLite file in WAL mode. Tables are built from the
  * CQL definitions; conditional writes are compare-and-set inside an IMMEDIATE transaction, so they
  * are atomic across every process that opens the same file. TTL is an expiry column filtered on
- * every read and purged in the background.
+ * every read and purged in the background; explicit write times (Cassandra USING TIMESTAMP) are
+ * kept per cell in a hidden column and compared on write.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConflictError, UnavailableError, ValidationError } from '../errors/registry.js';
 import type { ColumnType, DdlStatement, TableDef } from './cql-ddl.js';
-import { checkRow, checkTtl, columnOf, keyOf } from './row-codec.js';
-import type { CasResult, Condition, Page, ReadOptions, Row, SelectOptions, TableDriver, Value, WriteOptions } from './table-driver.js';
+import { checkRow, checkTimestamp, checkTtl, columnOf, keyOf, samePartition } from './row-codec.js';
+import type { CasInsertAllResult, CasResult, Condition, Page, ReadOptions, Row, SelectOptions, TableDriver, Value, WriteOptions } from './table-driver.js';
 
 const SQL_TYPE: Record<ColumnType, string> = {
   text: 'TEXT', int: 'INTEGER', bigint: 'INTEGER', boolean: 'INTEGER', timestamp: 'INTEGER', double: 'REAL',
 };
 const EXPIRES = '_expires_at';
+/**
+ * Write times of cells written with an explicit timestamp (WriteOptions.timestamp), as JSON
+ * {column: microseconds}; null until the row's first such write. Any later write of such a cell
+ * records its own time ("now"), as Cassandra's last-write-wins does.
+ */
+const WRITTEN = '_written';
 const PURGE_EVERY_MS = 60_000;
 
 function q(name: string): string { return `"${name}"`; }
@@ -55,13 +62,20 @@ export class SqliteDriver implements TableDriver {
     return s;
   }
 
-  define(table: TableDef): void { this.tables.set(table.name, table); }
+  define(table: TableDef): void {
+    this.tables.set(table.name, table);
+    // A file created before write times were kept gets the hidden column on first open.
+    const cols = (this.db.prepare(`PRAGMA table_info(${q(table.name)})`).all() as { name: string }[]).map((r) => r.name);
+    if (cols.length > 0 && !cols.includes(WRITTEN)) this.db.exec(`ALTER TABLE ${q(table.name)} ADD COLUMN ${WRITTEN} TEXT`);
+  }
+
+  private nowMicros(): number { return this.now() * 1000; }
 
   async applyDdl(stmt: DdlStatement): Promise<void> {
     if (stmt.kind === 'createTable') {
       const t = stmt.table;
       const cols = t.columns.map((c) => `${q(c.name)} ${SQL_TYPE[c.type]}`);
-      cols.push(`${EXPIRES} INTEGER`);
+      cols.push(`${EXPIRES} INTEGER`, `${WRITTEN} TEXT`);
       const pk = keyOf(t).map(q).join(', ');
       this.db.exec(`CREATE TABLE IF NOT EXISTS ${q(t.name)} (${cols.join(', ')}, PRIMARY KEY (${pk})) WITHOUT ROWID`);
       this.define(t);
@@ -103,25 +117,76 @@ export class SqliteDriver implements TableDriver {
     return out;
   }
 
+  /** Write the row's given columns; a cell that already has a write time gets "now" as its new one. */
   private upsert(def: TableDef, row: Row, opts?: WriteOptions): void {
     checkRow(def, row);
     const cols = Object.keys(row);
     const key = keyOf(def);
     const nonKey = cols.filter((c) => !key.includes(c));
     const all = [...cols, EXPIRES];
-    const updates = [...nonKey, EXPIRES].map((c) => `${q(c)} = excluded.${q(c)}`).join(', ');
+    const times = nonKey.map((c) => `'$.${c}', ?`).join(', ');
+    const updates = [...nonKey, EXPIRES].map((c) => `${q(c)} = excluded.${q(c)}`)
+      .concat(nonKey.length > 0 ? [`${WRITTEN} = json_set(${q(def.name)}.${WRITTEN}, ${times})`] : []).join(', ');
     const sql = `INSERT INTO ${q(def.name)} (${all.map(q).join(', ')}) VALUES (${all.map(() => '?').join(', ')})`
       + ` ON CONFLICT (${key.map(q).join(', ')}) DO UPDATE SET ${updates}`;
-    this.prep(sql).run(...cols.map((c) => this.encode(def, c, row[c])), this.expiry(def, opts));
+    const now = this.nowMicros();
+    this.prep(sql).run(...cols.map((c) => this.encode(def, c, row[c])), this.expiry(def, opts), ...nonKey.map(() => now));
+  }
+
+  /**
+   * A write with its own time: only cells whose recorded time is older take it, and only on a row
+   * that exists (Cassandra's tombstone keeps a deleted row deleted; here the row is simply gone).
+   */
+  private timedWrite(def: TableDef, row: Row, ts: number, opts?: WriteOptions): void {
+    checkRow(def, row);
+    const key = keyOf(def);
+    const raw = this.prep(`SELECT ${WRITTEN} AS w FROM ${q(def.name)} WHERE ${this.keyWhere(def, key)} AND ${this.live()}`)
+      .get(...key.map((c) => this.encode(def, c, row[c])), this.now()) as { w: string | null } | undefined;
+    if (!raw) return;
+    const written = raw.w ? (JSON.parse(raw.w) as Record<string, number>) : {};
+    const cols = Object.keys(row).filter((c) => !key.includes(c) && (written[c] ?? 0) < ts);
+    if (cols.length === 0) return;
+    for (const c of cols) written[c] = ts;
+    const sets = [...cols.map((c) => `${q(c)} = ?`), `${WRITTEN} = ?`, `${EXPIRES} = ?`].join(', ');
+    this.prep(`UPDATE ${q(def.name)} SET ${sets} WHERE ${this.keyWhere(def, key)}`)
+      .run(...cols.map((c) => this.encode(def, c, row[c])), JSON.stringify(written), this.expiry(def, opts), ...key.map((c) => this.encode(def, c, row[c])));
+  }
+
+  private write(def: TableDef, row: Row, opts?: WriteOptions): void {
+    checkTimestamp(opts?.timestamp);
+    if (opts?.timestamp !== undefined) this.timedWrite(def, row, opts.timestamp, opts);
+    else this.upsert(def, row, opts);
   }
 
   async put(table: string, row: Row, opts?: WriteOptions): Promise<void> {
-    this.upsert(this.def(table), row, opts);
+    const def = this.def(table);
+    if (opts?.timestamp !== undefined) this.transaction(() => this.write(def, row, opts));
+    else this.write(def, row, opts);
   }
 
   async putAll(writes: { table: string; row: Row; opts?: WriteOptions }[]): Promise<void> {
-    for (const w of writes) checkRow(this.def(w.table), w.row);
-    this.transaction(() => { for (const w of writes) this.upsert(this.def(w.table), w.row, w.opts); });
+    for (const w of writes) { checkRow(this.def(w.table), w.row); checkTimestamp(w.opts?.timestamp); }
+    this.transaction(() => { for (const w of writes) this.write(this.def(w.table), w.row, w.opts); });
+  }
+
+  async casInsertAll(table: string, rows: Row[], opts?: WriteOptions): Promise<CasInsertAllResult> {
+    const def = this.def(table);
+    if (rows.length === 0) return { applied: true, existing: [] };
+    if (opts?.timestamp !== undefined) throw new ValidationError('a conditional write cannot carry its own timestamp');
+    samePartition(def, rows);
+    checkTtl(opts?.ttlSeconds);
+    const key = keyOf(def);
+    try {
+      return this.transaction(() => {
+        const existing = rows.map((r) => this.getRow(def, Object.fromEntries(key.map((k) => [k, r[k]!])))).filter((r): r is Row => r !== null);
+        if (existing.length > 0) return { applied: false, existing };
+        for (const r of rows) { this.deleteRow(def, r); this.upsert(def, r, opts); }
+        return { applied: true, existing: [] };
+      });
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_BUSY') throw new ConflictError(`${table}: store busy, conditional write not applied`);
+      throw e;
+    }
   }
 
   private keyWhere(def: TableDef, cols: string[]): string {
@@ -144,6 +209,7 @@ export class SqliteDriver implements TableDriver {
 
   async cas(table: string, row: Row, cond: Condition, opts?: WriteOptions & { remove?: boolean }): Promise<CasResult> {
     const def = this.def(table);
+    if (opts?.timestamp !== undefined) throw new ValidationError('a conditional write cannot carry its own timestamp');
     checkRow(def, row);
     const key: Row = {};
     for (const k of keyOf(def)) key[k] = row[k];

@@ -13,6 +13,14 @@ export interface Page<T> { rows: T[]; pageState: string | null }
 export interface WriteOptions {
   /** Seconds to live for the cells written; defaults to the table's default_time_to_live. */
   ttlSeconds?: number;
+  /**
+   * The write's time in microseconds since the epoch (Cassandra USING TIMESTAMP). Each cell keeps
+   * the value of its latest write time, so a late write that carries an old time cannot undo a newer
+   * one, and a row deleted after that time stays deleted. Only for rows that exist: the embedded
+   * store skips a missing row, and Cassandra's tombstone shadows a deleted one; a column written
+   * with a time should only ever be written with one, or by cas() (whose time is "now").
+   */
+  timestamp?: number;
 }
 
 export type Condition =
@@ -23,6 +31,12 @@ export type Condition =
 
 export interface CasResult {
   applied: boolean;
+}
+
+export interface CasInsertAllResult {
+  applied: boolean;
+  /** When not applied: the rows (of those given) that already existed, as stored. */
+  existing: Row[];
 }
 
 export interface SelectOptions {
@@ -53,6 +67,12 @@ export interface TableDriver {
    * raises UnknownOutcomeError and the caller re-reads.
    */
   cas(table: string, row: Row, cond: Condition, opts?: WriteOptions & { remove?: boolean }): Promise<CasResult>;
+  /**
+   * Insert several rows of ONE partition, all or none, only if none of them exists (a conditional
+   * batch in Cassandra: one lightweight transaction for all of them). A timeout raises
+   * UnknownOutcomeError: the caller re-reads the keys serially.
+   */
+  casInsertAll(table: string, rows: Row[], opts?: WriteOptions): Promise<CasInsertAllResult>;
   get(table: string, key: Row, opts?: ReadOptions): Promise<Row | null>;
   /** One partition (key = partition key columns), in clustering order, paged. */
   select(table: string, partition: Row, opts?: SelectOptions): Promise<Page<Row>>;

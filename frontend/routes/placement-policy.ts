@@ -58,11 +58,13 @@ export function placementPolicyRoutes(deps: RouteDeps, mountedAt: string): Route
       const machineRef = optObject(body, 'machine', 'PlacementExplain.machine');
       let spec: MachineSpec;
       let tenant = who.tenant;
+      let machineId: string | undefined;
       if (machineRef) {
         const m = await store.machines.get(hrefId(machineRef, 'machines', 'PlacementExplain.machine'));
         if (!m) throw new ValidationError('PlacementExplain.machine: no such Machine', { field: 'PlacementExplain.machine' });
         spec = m.spec;
         tenant = m.tenant;
+        machineId = m.id;
       } else if (body.machineTemplate !== undefined) {
         const { machineTemplate, requirements } = body as Body;
         spec = (await resolveMachineCreate(store, who, { machineTemplate, ...(requirements !== undefined ? { requirements } : {}) } as Body, { limits: config.machineLimits, fleet: new FleetBounds(store) })).spec;
@@ -73,7 +75,7 @@ export function placementPolicyRoutes(deps: RouteDeps, mountedAt: string): Route
       const policy = proposed
         ? compilePolicy(parsePolicyBody(proposed, engine), -1, engine)
         : await storedPolicy(store, engine).then((p) => compilePolicy(p.doc, p.version, engine));
-      const e = await explainPlacement(store, spec, tenant, policy);
+      const e = await explainPlacement(store, spec, tenant, policy, machineId ? { machineId } : {});
       sendCimi(req, res, 200, { resourceURI: skybusUri('PlacementExplanation'), ...e, policy: proposed ? 'proposed' : `version ${policy.version}` });
     },
   });

@@ -48,6 +48,8 @@ function rowToHost(r: Row): Host {
 }
 
 export type ClaimResult = { ok: true; host: Host; claimId: string } | { ok: false; host: Host | null; reason: 'conflict' | 'already-allocated' | 'gone' };
+export type ClaimAllResult = { ok: true; host: Host; claimIds: Map<string, string> } | { ok: false; host: Host | null; reason: 'conflict' | 'already-allocated' | 'gone' };
+export interface ClaimNeed { cpus: number; memoryKiB: number; group?: string; at?: number }
 
 export class HostStore {
   constructor(private readonly d: TableDriver) {}
@@ -104,29 +106,41 @@ export class HostStore {
    * Claim capacity for a machine on a host seen at `seen.generation`: one compare-and-set, no retry
    * here (the caller re-reads and re-decides). A timed-out claim is settled by a serial re-read.
    */
-  async claim(seen: Host, machineId: string, need: { cpus: number; memoryKiB: number; group?: string; at?: number }): Promise<ClaimResult> {
-    if (seen.allocations[machineId]) return { ok: false, host: seen, reason: 'already-allocated' };
-    const claimId = randomUUID();
-    const allocation: Allocation = { cpus: need.cpus, memoryKiB: need.memoryKiB, claimId, ...(need.group ? { group: need.group } : {}), ...(need.at ? { at: need.at } : {}) };
-    const allocations = { ...seen.allocations, [machineId]: allocation };
-    const row: Row = {
-      id: seen.id, generation: seen.generation + 1, used_cpus: seen.usedCpus + need.cpus,
-      used_memory_kib: seen.usedMemoryKiB + need.memoryKiB, allocations: toJson(allocations), updated: Date.now(),
-    };
+  async claim(seen: Host, machineId: string, need: ClaimNeed): Promise<ClaimResult> {
+    const r = await this.claimAll(seen, [{ machineId, need }]);
+    return r.ok ? { ok: true, host: r.host, claimId: r.claimIds.get(machineId)! } : r;
+  }
+
+  /**
+   * Claim capacity for several machines on one host in ONE compare-and-set on its generation (a
+   * placer batches what it decided for the same host): all of them or none.
+   */
+  async claimAll(seen: Host, items: { machineId: string; need: ClaimNeed }[]): Promise<ClaimAllResult> {
+    if (items.some((i) => seen.allocations[i.machineId])) return { ok: false, host: seen, reason: 'already-allocated' };
+    const allocations = { ...seen.allocations };
+    const claimIds = new Map<string, string>();
+    let usedCpus = seen.usedCpus;
+    let usedMemoryKiB = seen.usedMemoryKiB;
+    for (const { machineId, need } of items) {
+      const claimId = randomUUID();
+      claimIds.set(machineId, claimId);
+      allocations[machineId] = { cpus: need.cpus, memoryKiB: need.memoryKiB, claimId, ...(need.group ? { group: need.group } : {}), ...(need.at ? { at: need.at } : {}) };
+      usedCpus += need.cpus;
+      usedMemoryKiB += need.memoryKiB;
+    }
+    const row: Row = { id: seen.id, generation: seen.generation + 1, used_cpus: usedCpus, used_memory_kib: usedMemoryKiB, allocations: toJson(allocations), updated: Date.now() };
     let applied: boolean;
     try {
       ({ applied } = await this.d.cas('hosts', row, { if: { generation: seen.generation } }));
     } catch (e) {
       if (!(e instanceof UnknownOutcomeError)) throw e;
       const now = await this.get(seen.id, { serial: true });
-      applied = now?.allocations[machineId]?.claimId === claimId;
+      const [first] = items;
+      applied = !!first && now?.allocations[first.machineId]?.claimId === claimIds.get(first.machineId);
     }
     // What we wrote is what the row now holds: no need to read it back.
     if (applied) {
-      return {
-        ok: true, claimId,
-        host: { ...seen, generation: seen.generation + 1, usedCpus: row.used_cpus as number, usedMemoryKiB: row.used_memory_kib as number, allocations, updated: row.updated as number },
-      };
+      return { ok: true, claimIds, host: { ...seen, generation: seen.generation + 1, usedCpus, usedMemoryKiB, allocations, updated: row.updated as number } };
     }
     return { ok: false, host: await this.get(seen.id, { serial: true }), reason: 'conflict' };
   }
@@ -136,27 +150,41 @@ export class HostStore {
    * (and, with claimId, only that claim's allocation). Returns whether this call released it.
    */
   async release(hostId: string, machineId: string, claimId?: string): Promise<boolean> {
+    return (await this.releaseAll(hostId, [{ machineId, claimId }])).has(machineId);
+  }
+
+  /** release() for several machines of one host in one compare-and-set; the machines this call released. */
+  async releaseAll(hostId: string, items: { machineId: string; claimId?: string }[]): Promise<Set<string>> {
     for (let i = 0; i < MAX_CAS_RETRIES; i++) {
       const cur = await this.get(hostId, { serial: i > 0 });
-      if (!cur) return false;
-      const a = cur.allocations[machineId];
-      if (!a || (claimId && a.claimId !== claimId)) return false;
+      if (!cur) return new Set();
       const allocations = { ...cur.allocations };
-      delete allocations[machineId];
+      const gone = new Set<string>();
+      let cpus = 0;
+      let mem = 0;
+      for (const { machineId, claimId } of items) {
+        const a = cur.allocations[machineId];
+        if (!a || (claimId && a.claimId !== claimId)) continue;
+        delete allocations[machineId];
+        gone.add(machineId);
+        cpus += a.cpus;
+        mem += a.memoryKiB;
+      }
+      if (gone.size === 0) return gone;
       let applied: boolean;
       try {
         ({ applied } = await this.d.cas('hosts', {
-          id: hostId, generation: cur.generation + 1, used_cpus: cur.usedCpus - a.cpus,
-          used_memory_kib: cur.usedMemoryKiB - a.memoryKiB, allocations: toJson(allocations), updated: Date.now(),
+          id: hostId, generation: cur.generation + 1, used_cpus: cur.usedCpus - cpus,
+          used_memory_kib: cur.usedMemoryKiB - mem, allocations: toJson(allocations), updated: Date.now(),
         }, { if: { generation: cur.generation } }));
       } catch (e) {
         if (!(e instanceof UnknownOutcomeError)) throw e;
         const after = await this.get(hostId, { serial: true });
-        applied = !!after && after.generation === cur.generation + 1 && !after.allocations[machineId];
+        applied = !!after && after.generation === cur.generation + 1 && [...gone].every((m) => !after.allocations[m]);
       }
-      if (applied) return true;
+      if (applied) return gone;
     }
-    throw new ConflictError(`host ${hostId}: too much contention to release ${machineId}`);
+    throw new ConflictError(`host ${hostId}: too much contention to release ${items.length} allocation(s)`);
   }
 
   // --- leases: one live agent per host -------------------------------------------------------

@@ -1,6 +1,8 @@
 /**
  * Machines on the bus. Writers: the frontend owns the spec columns (conditional on generation), the
- * placement owns host_id (conditional: null -> host) and placement, the agent owns status.
+ * placement owns host_id and placement, the agent owns status. host_id is copied from the machine's
+ * placement binding (placement-bindings.ts: decided once, many machines per lightweight transaction)
+ * by a write that carries the binding's time, and moved later only by a conditional write (HA restart).
  * machines_by_host is the copy of the spec each agent polls; placement_requests is a time-bucketed
  * log of machines to place (rows expire, never deleted).
  */
@@ -10,7 +12,9 @@ import { checkId, newId } from '../ids.js';
 import { collectPages, fromJson, toJson } from '../json-column.js';
 import type { Row, TableDriver } from '../table-driver.js';
 import type { DesiredState, HostMachine, Machine, MachineSpec, MachineStatus, Page, PlacementInfo } from '../types.js';
+import { mapLimited } from '../bounded-parallel.js';
 import { NetworkStore } from './networks.js';
+import { PlacementBindingStore, type Binding } from './placement-bindings.js';
 import { QuotaStore, type QuotaCharge } from './quotas.js';
 
 export const PLACEMENT_BUCKET_MS = 60_000;
@@ -81,6 +85,14 @@ function rowToHostMachine(r: Row): HostMachine {
   };
 }
 
+/** The row of the host's partition that carries the machine's spec to its agent. */
+function hostCopy(m: Machine): Row {
+  return {
+    host_id: m.hostId, machine_id: m.id, tenant: m.tenant, name: m.name, spec: toJson(m.spec),
+    desired_state: m.desiredState, restart_seq: m.restartSeq, generation: m.generation,
+  };
+}
+
 /** The networks a spec names, each once. */
 export function networkIdsOf(spec: Pick<MachineSpec, 'networkInterfaces'> | null | undefined): string[] {
   return [...new Set((spec?.networkInterfaces ?? []).map((n) => n.network))];
@@ -89,7 +101,8 @@ export function networkIdsOf(spec: Pick<MachineSpec, 'networkInterfaces'> | null
 export class MachineStore {
   private readonly quotas: QuotaStore;
   private readonly networks: NetworkStore;
-  constructor(private readonly d: TableDriver) { this.quotas = new QuotaStore(d); this.networks = new NetworkStore(d); }
+  readonly bindings: PlacementBindingStore;
+  constructor(private readonly d: TableDriver) { this.quotas = new QuotaStore(d); this.networks = new NetworkStore(d); this.bindings = new PlacementBindingStore(d); }
 
   async create(m: NewMachine, now = Date.now()): Promise<Machine> {
     checkText(m.tenant, 'tenant', NAME_MAX);
@@ -101,8 +114,9 @@ export class MachineStore {
     const row: Row = {
       id, tenant: m.tenant, name: m.name, description: m.description ?? '', properties: toJson(m.properties ?? {}),
       spec: toJson(m.spec), desired_state: m.desiredState, restart_seq: 0, generation: 1, created: now, updated: now,
-      host_id: null, placement: null, status: toJson(status),
+      placement: null, status: toJson(status),
     };
+    // host_id is not written here: only copies of the binding (with its time) and moves write it.
     // quota_release is never written here: only the release's compare-and-set writes it.
     if (m.quota) Object.assign(row, { quota_cpus: m.quota.cpus, quota_memory_kib: m.quota.memoryKiB });
     // The networks it names learn of it first (a network delete then sees it); a network gone or being
@@ -113,7 +127,7 @@ export class MachineStore {
       { table: 'machines_by_tenant', row: { tenant: m.tenant, id, name: m.name, created: now } },
     ]);
     await this.requestPlacement(id, now, 0);
-    return rowToMachine(row);
+    return rowToMachine({ ...row, host_id: null });
   }
 
   async get(id: string, opts: { serial?: boolean } = {}): Promise<Machine | null> {
@@ -193,19 +207,47 @@ export class MachineStore {
   /** Copy the spec into the host's partition (what the agent polls). */
   async mirrorToHost(m: Machine): Promise<void> {
     if (!m.hostId) return;
-    await this.d.put('machines_by_host', {
-      host_id: m.hostId, machine_id: m.id, tenant: m.tenant, name: m.name, spec: toJson(m.spec),
-      desired_state: m.desiredState, restart_seq: m.restartSeq, generation: m.generation,
-    });
+    await this.d.put('machines_by_host', hostCopy(m));
   }
 
   /**
-   * Bind the machine to a host: applied only while no host is set (lightweight transaction). Then the
-   * spec is copied to the host's partition and re-read, so a spec change racing with the assignment is
-   * never left behind (either the frontend sees the host, or this re-read sees the new spec).
+   * Bind an unbound machine to a host, exactly once (placement-bindings.ts), and adopt the binding.
+   * True when this call bound it there; false when it was bound already (that binding is adopted) or is gone.
    */
-  assignHost(id: string, hostId: string): Promise<boolean> {
-    return this.rebind(id, null, hostId);
+  async assignHost(id: string, hostId: string, claimId: string = randomUUID(), by = 'direct'): Promise<boolean> {
+    const cur = await this.get(id);
+    if (!cur || cur.hostId !== null) return false;
+    const b = (await this.bindings.bindAll([{ machineId: id, created: cur.created, hostId, claimId }], by)).get(id)!;
+    await this.adoptBindings([{ machine: cur, binding: b }]);
+    return b.claimId === claimId;
+  }
+
+  /**
+   * Copy bindings onto their machines: host_id written with the binding's time (every copy of one
+   * binding is the same write; a move made later always wins), the placement info beside it, then
+   * the specs to each host's partition in one batch per host, then a re-read of each machine, so a
+   * spec change racing with the binding is never left behind (either the frontend saw the host, or
+   * this re-read sees the new spec and mirrors again).
+   */
+  async adoptBindings(items: { machine: Machine; binding: Binding; placement?: PlacementInfo }[]): Promise<void> {
+    await mapLimited(items, 64, ({ machine, binding, placement }) => this.d.putAll([
+      { table: 'machines', row: { id: machine.id, host_id: binding.hostId }, opts: { timestamp: binding.version } },
+      ...(placement ? [{ table: 'machines', row: { id: machine.id, placement: toJson(placement) } }] : []),
+    ]));
+    const byHost = new Map<string, Machine[]>();
+    for (const { machine, binding } of items) {
+      const m = { ...machine, hostId: binding.hostId };
+      const g = byHost.get(binding.hostId);
+      if (g) g.push(m); else byHost.set(binding.hostId, [m]);
+    }
+    const batches: Machine[][] = [];
+    for (const ms of byHost.values()) for (let i = 0; i < ms.length; i += 50) batches.push(ms.slice(i, i + 50));
+    await mapLimited(batches, 32, (ms) => this.d.putAll(ms.map((m) => ({ table: 'machines_by_host', row: hostCopy(m) }))));
+    await mapLimited(items, 64, async ({ machine, binding }) => {
+      const again = await this.get(machine.id);
+      if (again && again.hostId === binding.hostId && again.generation === machine.generation) return;
+      await this.mirrorUntilStable(machine.id, binding.hostId, again && again.hostId === binding.hostId ? again : undefined);
+    });
   }
 
   /**
@@ -215,19 +257,11 @@ export class MachineStore {
    * cannot act meanwhile.
    */
   async moveHost(id: string, from: string, to: string): Promise<boolean> {
-    if (!(await this.rebind(id, from, to))) return false;
-    await this.removeFromHost(from, id);
-    return true;
-  }
-
-  /** host_id from `from` (null: unbound) to `to`, conditionally; then the spec is mirrored to `to`. */
-  private async rebind(id: string, from: string | null, to: string): Promise<boolean> {
     const cur = await this.get(id);
     if (!cur || cur.hostId !== from) return false;
     let applied: boolean;
     try {
-      // `tenant` is in the condition because Cassandra applies `IF host_id = null` to a row that
-      // does not exist (a machine purged meanwhile) and would create a ghost row.
+      // `tenant` is in the condition: a row purged meanwhile must not come back as a ghost.
       ({ applied } = await this.d.cas('machines', { id, host_id: to }, { if: { host_id: from, tenant: cur.tenant } }));
     } catch (e) {
       if (!(e instanceof UnknownOutcomeError)) throw e;
@@ -235,6 +269,7 @@ export class MachineStore {
     }
     if (!applied) return false;
     await this.mirrorUntilStable(id, to, { ...cur, hostId: to });
+    await this.removeFromHost(from, id);
     return true;
   }
 

@@ -11,6 +11,7 @@ import { openDriver } from '../../schema/bus-store.js';
 import { newId } from '../../schema/ids.js';
 import type { MachineSpec } from '../../schema/types.js';
 import type { StoreFixture } from '../helpers/stores.js';
+import { bindingsContract } from './bindings-contract.js';
 import { capturedImageContract } from './captured-image-contract.js';
 import { eventsByResourceContract } from './events-by-resource-contract.js';
 import { rateUsageContract } from './rate-usage-contract.js';
@@ -447,4 +448,5 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
   describe('networks', () => networksContract(() => fx));
   describe('captured images', () => capturedImageContract(() => fx));
   describe('volumes', () => volumesContract(() => fx));
+  describe('placement bindings', () => bindingsContract(() => fx));
 }

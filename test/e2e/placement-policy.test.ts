@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '../../observability/logger.js';
 import { SkybusMetrics } from '../../observability/metrics.js';
 import { placementConfig } from '../../placement/config.js';
+import { machineOwner } from '../../placement/ownership.js';
+import { newId } from '../../schema/ids.js';
 import { explainPlacement } from '../../placement/explain.js';
 import { expressionEngine } from '../../placement/expression-engine.js';
 import { Placer } from '../../placement/placer.js';
@@ -41,7 +43,9 @@ function policySuite(makeFixture: () => Promise<StoreFixture>) {
   after(async function () { this.timeout(60_000); await other?.close(); if (fx) await fx.cleanup(); });
 
   const round = async () => { clock += 10; await Promise.all([p1.runOnce(clock), p2.runOnce(clock)]); };
-  const create = async (name: string, s: MachineSpec) => (await fx.store.machines.create({ tenant: 'acme', name, spec: s, desiredState: 'STARTED' })).id;
+  const create = async (name: string, s: MachineSpec, id?: string) => (await fx.store.machines.create({ tenant: 'acme', name, spec: s, desiredState: 'STARTED', ...(id ? { id } : {}) })).id;
+  /** A new machine id that placer `p` owns (its home hosts come first for it). */
+  const idOwnedBy = (p: string) => { for (;;) { const id = newId(); if (machineOwner(id, ['p1', 'p2']) === p) return id; } };
   const hostOf = async (id: string) => (await fx.store.machines.get(id))!.hostId;
   const clear = async () => {
     for (const h of await fx.store.hosts.list()) for (const mid of Object.keys(h.allocations)) {
@@ -55,15 +59,16 @@ function policySuite(makeFixture: () => Promise<StoreFixture>) {
     this.timeout(60_000);
     await round();
     assert.equal(p1.policy.version, 0);
-    // Built-in packing: two 1-vCPU machines, one after the other, on the same host. (Machines placed
-    // in the same cycle by one placer go to different hosts on purpose: its workers never race each other.)
-    const a = [await create('pack-1', spec(1))];
+    // Built-in packing: two 1-vCPU machines of one placer, one after the other, on the same host (with
+    // several placers each packs the hosts home to it first: docs/placement.md, "Several placers").
+    const a = [await create('pack-1', spec(1), idOwnedBy('p2'))];
     await round();
-    a.push(await create('pack-2', spec(1)));
+    a.push(await create('pack-2', spec(1), idOwnedBy('p2')));
     await round();
     await round();
     assert.equal(await hostOf(a[0]!), await hostOf(a[1]!), 'packing');
-    await storePolicy(fx.store, expressionEngine, { weigher: 'striping', cpuAllocationRatio: 1, hostGroups: [{ name: 'dense', labels: { tier: 'dense' }, cpuAllocationRatio: 8 }] }, 0, 'test');
+    // Striping in the policy's order alone (homeHosts false), so where they go does not depend on the hash.
+    await storePolicy(fx.store, expressionEngine, { weigher: 'striping', cpuAllocationRatio: 1, homeHosts: false, hostGroups: [{ name: 'dense', labels: { tier: 'dense' }, cpuAllocationRatio: 8 }] }, 0, 'test');
     await round(); // one cycle
     assert.deepEqual([p1.policy.version, p2.policy.version], [1, 1]);
     const b = [await create('stripe-1', spec(1)), await create('stripe-2', spec(1))];
@@ -124,7 +129,7 @@ function policySuite(makeFixture: () => Promise<StoreFixture>) {
     await round();
     const id = await create('explained', spec(1));
     const m = (await fx.store.machines.get(id))!;
-    const e = await explainPlacement(fx.store, m.spec, m.tenant, p1.policy);
+    const e = await explainPlacement(fx.store, m.spec, m.tenant, p1.policy, { machineId: m.id });
     assert.ok(e.chosen);
     assert.notEqual(e.chosen, await hostOf(pre), 'striping avoids the loaded host');
     await round();

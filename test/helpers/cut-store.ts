@@ -7,7 +7,7 @@ import { UnavailableError } from '../../errors/registry.js';
 import { BusStore } from '../../schema/bus-store.js';
 import type { TableDriver } from '../../schema/table-driver.js';
 
-const ROW_CALLS = new Set(['put', 'putAll', 'cas', 'get', 'select', 'scan', 'remove']);
+const ROW_CALLS = new Set(['put', 'putAll', 'cas', 'casInsertAll', 'get', 'select', 'scan', 'remove']);
 
 export interface CutStore { store: BusStore; cut(): void; heal(): void; readonly isCut: boolean; failedCalls: number }
 
