@@ -45,6 +45,7 @@ export class Placer {
   private lastAnnounce = 0;
   private lastFullScan = 0;
   private cycle = 0;
+  private hostsReadInCycle = -1;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private readonly started = Date.now();
@@ -126,6 +127,7 @@ export class Placer {
   }
 
   private async refreshHosts(): Promise<void> {
+    this.hostsReadInCycle = this.cycle;
     const [hosts, leases] = await Promise.all([this.deps.store.hosts.list(), this.deps.store.hosts.leases()]);
     this.hosts = new Map(hosts.map((h) => [h.id, h]));
     this.alive = new Set(leases.filter(isAgentLease).map((l) => l.hostId));
@@ -143,7 +145,8 @@ export class Placer {
     const mine = [...this.due.entries()].filter(([id, d]) => d.at <= now
       && (machineOwner(id, this.placers) === me || now - d.firstSeen >= TAKEOVER_MS));
     if (mine.length === 0) return report;
-    await this.refreshHosts();
+    // One read of the fleet per cycle (the full resync may have just made it).
+    if (this.hostsReadInCycle !== this.cycle) await this.refreshHosts();
     mine.sort((a, b) => a[1].at - b[1].at);
     report.examined = mine.length;
     const machines = await mapLimited(mine, this.deps.config.parallelism, ([id]) => this.deps.store.machines.get(id).catch((e: unknown) => e as Error));

@@ -67,6 +67,52 @@ function raceSuite(makeFixture: () => Promise<StoreFixture>) {
     await p2.stop();
   });
 
+  it('four placers fill a fleet to 100 %: never over capacity after any round, each machine bound once, its one allocation where it is bound', async function () {
+    this.timeout(300_000);
+    const { store } = fx;
+    // 8 hosts x 4 CPUs (ratio 1) = 32 slots for 44 one-CPU machines: the fleet ends exactly full.
+    for (let i = 0; i < 8; i++) {
+      await store.hosts.register({ id: `full-${i}`, name: `full-${i}`, uri: 'test:///default', arch: 'riscv64', cpus: 4, memoryKiB: 64 * 1024 * 1024, labels: { pool: 'full' } });
+      await store.hosts.acquireLease(`full-${i}`, 'test', 600);
+    }
+    const req = { ...spec(1), cpuArch: 'riscv64', requirements: { pool: 'full' } };
+    const ids: string[] = [];
+    for (let i = 0; i < 44; i++) ids.push((await store.machines.create({ tenant: 'full', name: `f${i}`, spec: req, desiredState: 'STARTED' })).id);
+    const stores = [store, ...(await Promise.all([1, 2, 3].map(() => fx.reopen())))];
+    const cfg = { cpuAllocationRatio: 1, ramAllocationRatio: 1, intervalMs: 50, backoffBaseMs: 1, backoffMaxMs: 1, fullResyncMs: 1 };
+    const ps = stores.map((s, i) => new Placer({ store: s, config: placementConfig({ ...cfg, instanceId: `q${i}` }), log: silentLogger(), metrics: new SkybusMetrics() }));
+    const fleet = async () => (await store.hosts.list()).filter((h) => h.id.startsWith('full-'));
+    // Past the takeover time every placer takes every machine: four claims race for each one.
+    let t = Date.now() + 60_000;
+    for (let round = 0; round < 8; round++) {
+      await Promise.all(ps.map((p) => p.runOnce(t += 5)));
+      for (const h of await fleet()) {
+        assert.ok(h.usedCpus <= 4, `round ${round}: ${h.id} over capacity (${h.usedCpus} of 4)`);
+        assert.equal(Object.values(h.allocations).reduce((a, x) => a + x.cpus, 0), h.usedCpus, `round ${round}: ${h.id} allocations and usage disagree`);
+      }
+    }
+    const hosts = await fleet();
+    const allocated = new Map<string, string[]>();
+    for (const h of hosts) for (const mid of Object.keys(h.allocations)) allocated.set(mid, [...(allocated.get(mid) ?? []), h.id]);
+    let placed = 0;
+    for (const id of ids) {
+      const m = (await store.machines.get(id))!;
+      const where = allocated.get(id) ?? [];
+      if (m.hostId) {
+        placed++;
+        assert.deepEqual(where, [m.hostId], `machine ${id} bound to ${m.hostId}, allocated on ${JSON.stringify(where)}`);
+        assert.equal((await store.machines.bindings.get(id, m.created))?.hostId, m.hostId, 'the machine row copies its binding');
+        assert.ok((await store.machines.listOnHost(m.hostId)).some((c) => c.machineId === id), 'its spec reached the host partition');
+      } else {
+        assert.deepEqual(where, [], `unplaced machine ${id} still holds capacity on ${JSON.stringify(where)}`);
+      }
+    }
+    assert.equal(placed, 32, 'every slot taken');
+    assert.ok(hosts.every((h) => h.usedCpus === 4));
+    for (const p of ps) await p.stop();
+    for (const s of stores.slice(1)) await s.close();
+  });
+
   it('a claim left behind by a failed binding is used, not doubled; one for a vanished machine is released', async function () {
     this.timeout(60_000);
     const { store } = fx;
