@@ -106,17 +106,19 @@ for (const placers of placerCounts) {
     const metrics = new SkybusMetrics();
     const mk = (i: number) => new Placer({ store: stores[i]!, log: silentLogger(), metrics, config: placementConfig({ ...RATIOS, instanceId: `p${i}`, intervalMs: 10, backoffBaseMs: 60_000, fullResyncMs: 3_600_000 }) });
     let clock = Date.now() + 60_000;
+    // The placers' clock stays a minute ahead of real time, however long the fill took.
+    const tick = () => (clock = Math.max(clock + 10, Date.now() + 60_000));
     if (fill > 0) {
       // B2: fill to `fill` first (placed the same way, not measured).
       const pre = Math.floor(hostsN * HOST_CPUS * fill);
       await pool(Array.from({ length: pre }, (_, i) => i), 64, (i) => store.machines.create({ tenant: 'fill', name: `f${i}`, spec, desiredState: 'STARTED' }));
       const filler = mk(0);
-      for (let r = 0; r < 200; r++) { const rep = await filler.runOnce(clock += 10); if (rep.examined === 0) break; }
+      for (let r = 0; r < 200; r++) { const rep = await filler.runOnce(tick()); if (rep.examined === 0) break; }
+      const waiting = (await store.hosts.list()).reduce((a, h) => a + Object.keys(h.allocations).length, 0);
+      console.error(`fill: ${waiting} of ${pre} machines placed`);
     }
     // Every placer has run a cycle (membership, policy, its first full resync) before the clock starts.
     const ps = Array.from({ length: placers }, (_, i) => mk(i));
-    // The placers' clock stays a minute ahead of real time, however long the fill took.
-    const tick = () => (clock = Math.max(clock + 10, Date.now() + 60_000));
     await Promise.all(ps.map((p) => p.runOnce(tick())));
     const created: { id: string; at: number }[] = [];
     await pool(Array.from({ length: machinesN }, (_, i) => i), 64, async (i) => {
