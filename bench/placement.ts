@@ -105,9 +105,10 @@ for (const placers of placerCounts) {
     const stores = [store, ...(await Promise.all(Array.from({ length: placers - 1 }, () => env.reopen())))];
     const metrics = new SkybusMetrics();
     const mk = (i: number) => new Placer({ store: stores[i]!, log: silentLogger(), metrics, config: placementConfig({ ...RATIOS, instanceId: `p${i}`, intervalMs: 10, backoffBaseMs: 60_000, fullResyncMs: 3_600_000 }) });
-    let clock = Date.now() + 60_000;
-    // The placers' clock stays a minute ahead of real time, however long the fill took.
-    const tick = () => (clock = Math.max(clock + 10, Date.now() + 60_000));
+    // The placers' clock follows real time (machines are requested in real-time buckets) and moves
+    // on by at least 10 ms a round.
+    let clock = Date.now();
+    const tick = () => (clock = Math.max(clock + 10, Date.now()));
     if (fill > 0) {
       // B2: fill to `fill` first (placed the same way, not measured).
       const pre = Math.floor(hostsN * HOST_CPUS * fill);
@@ -120,6 +121,9 @@ for (const placers of placerCounts) {
     // Every placer has run a cycle (membership, policy, its first full resync) before the clock starts.
     const ps = Array.from({ length: placers }, (_, i) => mk(i));
     await Promise.all(ps.map((p) => p.runOnce(tick())));
+    // A second warm cycle past the membership refresh: every placer sees the same list of placers.
+    clock += 6_000;
+    await Promise.all(ps.map((p) => p.runOnce(tick())));
     const created: { id: string; at: number }[] = [];
     await pool(Array.from({ length: machinesN }, (_, i) => i), 64, async (i) => {
       const m = await store.machines.create({ tenant: 'bench', name: `m${i}`, spec, desiredState: 'STARTED' });
@@ -129,11 +133,15 @@ for (const placers of placerCounts) {
     const tStart = Date.now();
     let badRounds = 0;
     let placing = 0;
+    let retries = 0;
+    let rounds = 0;
     for (let round = 0; round < 500; round++) {
+      rounds++;
       tick();
       const t0 = performance.now();
       const reps = await Promise.all(ps.map((p) => p.runOnce(clock)));
       placing += performance.now() - t0;
+      retries += reps.reduce((a, r) => a + r.retries, 0);
       // The overcommit check (every host's allocations summed against its capacity) is not timed.
       if ((await overcommitted(store)) > 0) badRounds++;
       if (reps.every((r) => r.examined === 0)) break;
@@ -141,17 +149,20 @@ for (const placers of placerCounts) {
     const seconds = placing / 1000;
     const conflicts = ((await metrics.registry.getSingleMetric('skybus_claim_conflicts_total')?.get())?.values[0]?.value ?? 0) - conflicts0;
     const lat: number[] = [];
+    const waitingWhy = new Map<string, number>();
     let placed = 0;
     for (const c of created) {
       const m = await store.machines.get(c.id);
       if (m?.hostId) { placed++; if (m.placement?.placedAt) lat.push(m.placement.placedAt - Math.max(c.at, tStart)); }
+      else waitingWhy.set(m?.placement?.reason ?? 'no attempt recorded', (waitingWhy.get(m?.placement?.reason ?? 'no attempt recorded') ?? 0) + 1);
     }
+    if (waitingWhy.size > 0) console.error(`not placed: ${JSON.stringify(Object.fromEntries(waitingWhy))}`);
     const raw = await rawLwtRate(store, 2000);
     const floor = await plainFloorRate(store, 2000);
     const rate = placed / seconds;
     rows.push({
-      store: kind, hosts: hostsN, fill: `${Math.round(fill * 100)} %`, placers, machines: machinesN, placed, seconds: seconds.toFixed(1), 'placements/s': rate.toFixed(0),
-      'p50 ms': pct(lat, 50).toFixed(0), 'p99 ms': pct(lat, 99).toFixed(0), 'conflicts/machine': (conflicts / Math.max(1, placed)).toFixed(2),
+      store: kind, hosts: hostsN, fill: `${Math.round(fill * 100)} %`, placers, machines: machinesN, placed, rounds, seconds: seconds.toFixed(1), 'placements/s': rate.toFixed(0),
+      'p50 ms': pct(lat, 50).toFixed(0), 'p99 ms': pct(lat, 99).toFixed(0), 'conflicts/machine': (conflicts / Math.max(1, placed)).toFixed(2), 'retries/machine': (retries / Math.max(1, placed)).toFixed(2),
       'raw LWT/s': raw.toFixed(0), 'placements ÷ raw LWT': (rate / raw).toFixed(2),
       'plain floor/s': floor.toFixed(0), 'placements ÷ floor': (rate / floor).toFixed(2), 'overcommit rounds': badRounds,
     });

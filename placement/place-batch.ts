@@ -31,6 +31,12 @@ export interface BatchEnv {
   /** The live placer that owns a machine. */
   ownerOf: (machineId: string) => string | null;
   load?: PlacementContext['load'];
+  /**
+   * Several placers share the fleet by home hosts: a machine planned onto a host that is not its
+   * owner's home waits one round (the owners claim their own hosts first) and that host is read
+   * again before its compare-and-set, so a near-full fleet costs plain reads, not lost claims.
+   */
+  spillLate?: boolean;
   /** Rounds of claim conflicts before a machine waits for the next cycle. */
   maxClaimRounds: number;
   /** Claims in flight at once. */
@@ -47,7 +53,15 @@ export type Outcome =
   /** Another placer bound it first (its binding is adopted). */
   | { kind: 'lost'; hostId: string };
 
-export interface BatchReport { outcomes: Map<string, Outcome>; conflicts: number; claims: number; bindingBatches: number }
+export interface BatchReport {
+  outcomes: Map<string, Outcome>;
+  /** Compare-and-sets lost (one per host batch). */
+  conflicts: number;
+  /** Machines re-planned because their host's compare-and-set was lost. */
+  retries: number;
+  claims: number;
+  bindingBatches: number;
+}
 
 interface Claimed { w: Waiting; hostId: string; claimId: string }
 
@@ -62,10 +76,12 @@ function heldClaims(hosts: Map<string, Host>, ids: Set<string>): Map<string, { h
 
 export async function placeBatch(env: BatchEnv, waiting: Waiting[], now: number): Promise<BatchReport> {
   const { store, policy, metrics } = env;
-  const report: BatchReport = { outcomes: new Map(), conflicts: 0, claims: 0, bindingBatches: 0 };
+  const report: BatchReport = { outcomes: new Map(), conflicts: 0, retries: 0, claims: 0, bindingBatches: 0 };
   const claimed: Claimed[] = [];
   let pending = waiting;
   const windowStart = now - policy.doc.limits.windowSeconds * 1000;
+  /** Hosts read again this batch before a spilled claim (once each). */
+  const readAgain = new Set<string>();
   for (let round = 0; round < env.maxClaimRounds && pending.length > 0; round++) {
     // A machine that holds a claim already (a binding that failed after it, or another placer's
     // claim seen after a conflict) binds with that claim: capacity is never claimed twice on purpose.
@@ -83,8 +99,28 @@ export async function placeBatch(env: BatchEnv, waiting: Waiting[], now: number)
       report.outcomes.set(item.id, { kind: 'unschedulable', reason: choice.reason ?? 'no host fits', summary: choice.summary ?? 'waiting for capacity' });
     }
     const retry: Waiting[] = [];
-    await mapLimited([...plan.byHost], env.inFlight, async ([hostId, its]) => {
-      const seen = env.hosts.get(hostId)!;
+    await mapLimited([...plan.byHost], env.inFlight, async ([hostId, all]) => {
+      let its = all;
+      let seen = env.hosts.get(hostId)!;
+      if (env.spillLate) {
+        const spill = its.filter((it) => !env.home(hostId, it.owner ?? null));
+        if (spill.length > 0 && round === 0) {
+          // Another placer's home host: theirs first; planned again next round.
+          its = its.filter((it) => env.home(hostId, it.owner ?? null));
+          for (const it of spill) retry.push(byId.get(it.id)!);
+        } else if (spill.length > 0 && !readAgain.has(hostId)) {
+          readAgain.add(hostId);
+          const now2 = await store.hosts.get(hostId);
+          if (!now2 || now2.generation !== seen.generation) {
+            // It changed since the fleet was read: plan these machines again on what it holds now.
+            if (now2) env.hosts.set(hostId, now2); else env.hosts.delete(hostId);
+            for (const it of its) retry.push(byId.get(it.id)!);
+            return;
+          }
+          seen = now2;
+        }
+        if (its.length === 0) return;
+      }
       const r = await store.hosts.claimAll(seen, its.map((it) => ({
         machineId: it.id,
         need: { cpus: it.spec.cpu, memoryKiB: it.spec.memoryKiB, at: now, ...(it.spec.affinity ? { group: groupTag(it.tenant, it.spec.affinity.group) } : {}) },
@@ -96,6 +132,7 @@ export async function placeBatch(env: BatchEnv, waiting: Waiting[], now: number)
         return;
       }
       report.conflicts++;
+      report.retries += its.length;
       metrics.claimConflicts.inc();
       if (r.host) env.hosts.set(hostId, r.host); else env.hosts.delete(hostId);
       // Re-planned next round on the fresh view (or bound with the claim found there).

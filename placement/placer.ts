@@ -33,7 +33,15 @@ const TAKEOVER_MS = 20_000;
 
 interface Due { at: number; attempt: number; firstSeen: number }
 
-export interface CycleReport { examined: number; placed: number; unschedulable: number; conflicts: number }
+export interface CycleReport {
+  examined: number;
+  placed: number;
+  unschedulable: number;
+  /** Host compare-and-sets lost. */
+  conflicts: number;
+  /** Machines that had to be planned again because a compare-and-set was lost. */
+  retries: number;
+}
 
 export class Placer {
   private readonly due = new Map<string, Due>();
@@ -135,7 +143,7 @@ export class Placer {
 
   async runOnce(now = Date.now()): Promise<CycleReport> {
     this.cycle++;
-    const report: CycleReport = { examined: 0, placed: 0, unschedulable: 0, conflicts: 0 };
+    const report: CycleReport = { examined: 0, placed: 0, unschedulable: 0, conflicts: 0, retries: 0 };
     await this.refreshMembership(now);
     await this.policies.refresh().catch((e) => this.log.warn({ err: e }, 'could not read the placement policy; keeping the one in force'));
     // Highly available machines of down hosts first: they are running nowhere.
@@ -221,15 +229,19 @@ export class Placer {
       store: this.deps.store, log: this.log, metrics, instanceId: me, hosts: this.hosts, alive: this.alive,
       policy: this.policies.current, home: (h, owner) => !this.policies.current.doc.homeHosts || isHomeHost(h, this.placers, owner ?? me),
       ownerOf: (id) => machineOwner(id, this.placers), maxClaimRounds: config.maxClaimRetries, inFlight: config.parallelism,
+      spillLate: this.policies.current.doc.homeHosts && this.placers.length > 1 && config.maxClaimRetries > 1,
     }, batch, now);
     report.conflicts += r.conflicts;
+    report.retries += r.retries;
     for (const w of batch) {
       const id = w.machine.id;
       const o = r.outcomes.get(id);
       const d = this.dueOf(id, w.attempt, now);
       if (!o || o.kind === 'contended') {
+        // Lost every round to other placers: not the machine's fault and not a reason to wait. The
+        // next cycle reads the fleet afresh and plans it again.
         metrics.placements.inc({ outcome: 'contended' });
-        this.due.set(id, { ...d, at: now + config.backoffBaseMs });
+        this.due.set(id, { ...d, at: now });
       } else if (o.kind === 'unschedulable') {
         await this.unschedulable(w.machine, d, o.reason, o.summary, now).catch((e: unknown) => {
           this.log.warn({ err: e, machineId: id }, 'could not record why the machine waits; will retry');
@@ -290,6 +302,7 @@ export class Placer {
       const claim = await store.hosts.claim(host, id, need);
       if (!claim.ok) {
         report.conflicts++;
+        report.retries++;
         metrics.claimConflicts.inc();
         if (claim.host) this.hosts.set(claim.host.id, claim.host); else this.hosts.delete(host.id);
         continue;

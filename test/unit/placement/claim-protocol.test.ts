@@ -85,6 +85,9 @@ describe('claim protocol: racing placers with random interleavings and faults', 
           await checkCapacity(`faulty round ${round}`);
         }
         faults.on = false;
+        // Settling: past the membership refresh and the takeover time, so views of the placer list
+        // agree and no machine waits for an owner that saw a different list.
+        t += 25_000;
         for (let round = 0; round < 6; round++) {
           await Promise.all(ps.map((p) => p.runOnce(t += 25)));
           await checkCapacity(`round ${round}`);
