@@ -242,16 +242,6 @@ export interface EventRecord {
   content: Record<string, unknown>;
 }
 
-export interface MetricSample {
-  machineId: string;
-  hostId: string;
-  ts: number;
-  state: string;
-  cpuTimeNs: number;
-  cpuPercent: number;
-  memoryKiB: number;
-}
-
 /** One machine (a domain with the agent's prefix) in a host sample (docs/data-model.md, "Host monitoring"). */
 export interface MachineSample {
   machineId: string;
