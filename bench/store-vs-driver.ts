@@ -44,15 +44,18 @@ const opts = { prepare: true };
 const now = Date.now();
 const rows: { what: string; raw: number; store: number }[] = [];
 try {
-  // warm-up (prepares statements, JIT)
-  await rate(500, conc, (i) => store.telemetry.putMetric({ machineId: `w${i}`, hostId: 'h', ts: now, state: 'S', cpuTimeNs: 1, cpuPercent: 1, memoryKiB: 1 }));
-  await rate(500, conc, (i) => client.execute('INSERT INTO machine_metrics (machine_id, hour, ts, host_id) VALUES (?, ?, ?, ?)', [`w${i}`, 1, new Date(now), 'h'], opts));
+  // warm-up (prepares statements, JIT). The plain write is a usage record: 10 columns, one
+  // partition per tenant-day (machine_metrics, the row this measured before 0015, has no writer now).
+  const usage = (tenant: string, i: number) => ({ tenant, machineId: `m${i}`, periodStart: now, periodSeconds: 300, hostId: 'h', state: 'STARTED', vcpus: 1, memoryKiB: 1024, cpuSeconds: 1.5 });
+  const day = new Date(now).toISOString().slice(0, 10);
+  const rawUsage = 'INSERT INTO usage_records (tenant, day, machine_id, period_start, period_seconds, host_id, state, vcpus, memory_kib, cpu_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  const rawParams = (tenant: string, i: number) => [tenant, day, `m${i}`, new Date(now), 300, 'h', 'STARTED', 1, cassandra.types.Long.fromNumber(1024), 1.5];
+  await rate(500, conc, (i) => store.telemetry.putUsage(usage(`w${i % 50}`, i)));
+  await rate(500, conc, (i) => client.execute(rawUsage, rawParams(`v${i % 50}`, i), opts));
 
-  const [rawW, stoW] = await pair(n, conc, (i) => client.execute(
-    'INSERT INTO machine_metrics (machine_id, hour, ts, host_id, state, cpu_time_ns, cpu_percent, memory_kib) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    [`r${i}`, Math.floor(now / 3600000), new Date(now), 'h', 'STARTED', cassandra.types.Long.fromNumber(i), 1.5, cassandra.types.Long.fromNumber(1024)], opts),
-  (i) => store.telemetry.putMetric({ machineId: `s${i}`, hostId: 'h', ts: now, state: 'STARTED', cpuTimeNs: i, cpuPercent: 1.5, memoryKiB: 1024 }));
-  rows.push({ what: 'plain writes/s (metric sample)', raw: rawW, store: stoW });
+  const [rawW, stoW] = await pair(n, conc, (i, r) => client.execute(rawUsage, rawParams(`r${r}-${i % 50}`, i), opts),
+    (i, r) => store.telemetry.putUsage(usage(`s${r}-${i % 50}`, i)));
+  rows.push({ what: 'plain writes/s (usage record)', raw: rawW, store: stoW });
 
   const nl = Math.max(500, Math.floor(n / 4));
   const [rawL, stoL] = await pair(nl, conc,

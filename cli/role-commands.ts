@@ -116,6 +116,7 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
       .option('orphan-policy', { type: 'string', choices: ['report', 'destroy'], default: 'report', describe: 'what to do with Skybus domains that have no machine' })
       .option('interval-ms', { type: 'number', default: 1000 })
       .option('stop-grace-ms', { type: 'number', default: 30000, describe: 'graceful shutdown time before a forced stop' })
+      .option('monitor-interval-ms', { type: 'number', default: 10000, describe: 'host monitoring: one sample of the host and all its machines on the bus every this many ms (0: off; docs/data-model.md, "Host monitoring")' })
       .option('libvirt-call-timeout-ms', { type: 'number', describe: 'how long to wait for one libvirt call before reporting it as not returned (default 60000)' })
       .option('fence-after-ms', { type: 'number', describe: 'self-fencing: no heartbeat on the bus for this long and guests in --fence-scope are fenced (default 30000 or twice the lease TTL; docs/lifecycle.md)' })
       .option('fence-action', { type: 'string', choices: ['destroy', 'pause'], default: 'destroy', describe: 'what fencing does to a guest' })
@@ -137,7 +138,7 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
       }
       const cfg = agentConfig({
         hostId: a['host-id'], libvirtUri: a['libvirt-uri'], labels, workDir: a['work-dir'], imageDir: a['image-dir'], orphanPolicy: a['orphan-policy'] as 'report' | 'destroy',
-        intervalMs: a['interval-ms'], stopGraceMs: a['stop-grace-ms'], libvirtCallTimeoutMs: a['libvirt-call-timeout-ms'], deadlinesMs,
+        intervalMs: a['interval-ms'], stopGraceMs: a['stop-grace-ms'], monitorIntervalMs: a['monitor-interval-ms'], libvirtCallTimeoutMs: a['libvirt-call-timeout-ms'], deadlinesMs,
         fenceAfterMs: a['fence-after-ms'], fenceAction: a['fence-action'] as 'destroy' | 'pause', fenceScope: a['fence-scope'] as 'ha' | 'all',
       });
       const log = createLogger();

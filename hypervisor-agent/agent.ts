@@ -10,7 +10,8 @@
  *   fencing.ts        the self-fencing watchdog: no heartbeat for the fencing window, HA guests go
  *   machine-sync.ts   per machine: observe, decide, act (machine-actions.ts), event, status, finishDelete
  *   orphans.ts        prefixed domains with no machine
- *   usage-sampler.ts  machine_metrics samples, and accounting.ts's usage_records
+ *   usage-sampler.ts  accounting.ts's usage_records
+ *   host-monitor.ts   monitoring: one row per host and interval (host + machines), latest, hourly rollups
  */
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../observability/logger.js';
@@ -25,6 +26,7 @@ import { errorText } from './error-text.js';
 import { AgentEvents } from './event-log.js';
 import { SelfFencing } from './fencing.js';
 import { HostLease } from './host-lease.js';
+import { HostMonitor, type HostMonitorDeps, type MonitorTick } from './host-monitor.js';
 import { LibvirtCallGuard } from './libvirt-call-guard.js';
 import { LibvirtHost, type DomainSnapshot } from './libvirt-host.js';
 import { MachineSync } from './machine-sync.js';
@@ -47,6 +49,8 @@ export interface AgentDeps {
   libvirt?: LibvirtHost;
   /** Clock (tests). */
   now?: () => number;
+  /** Host monitoring's load probe and TTLs (tests); see host-monitor.ts. */
+  monitor?: Pick<HostMonitorDeps, 'loadAverage' | 'ttl'>;
 }
 
 export class HypervisorAgent {
@@ -66,6 +70,7 @@ export class HypervisorAgent {
   private readonly machines: MachineSync;
   private readonly orphans: OrphanDomains;
   private readonly sampler: UsageSampler;
+  private readonly monitor: HostMonitor;
   private readonly volumes: VolumeSync;
   private readonly calls: LibvirtCallGuard;
 
@@ -93,6 +98,10 @@ export class HypervisorAgent {
       onPurged: (id) => this.sampler.forget(id),
       calls: this.calls, waitBudgetMs: () => this.lease.safeRemainingMs(),
     });
+    this.monitor = new HostMonitor({
+      store: this.store, config: this.config, host: this.host, calls: this.calls, log: this.log, now: this.now,
+      mayWrite: () => this.lease.held && !this.fencing.fenced, ...deps.monitor,
+    });
     this.volumes = new VolumeSync({ store: this.store, config: this.config, domainType: this.host.domainType, log: this.log, now: this.now, events });
     this.orphans = new OrphanDomains(this.config, this.host, events, this.log, this.metrics, this.now,
       async (id) => { const m = await this.store.machines.get(id); return m ? m.hostId : undefined; });
@@ -115,6 +124,7 @@ export class HypervisorAgent {
     await mkdir(this.config.workDir, { recursive: true });
     await this.cycleSafely();
     this.schedule();
+    this.monitor.start();
   }
 
   /** Stop the loop, wait for the cycle in flight, give the lease back, withdraw from the registry. */
@@ -124,6 +134,7 @@ export class HypervisorAgent {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.inFlight) await this.inFlight.catch(() => undefined);
+    await this.monitor.stop();
     await this.lease.release();
     if (this.ownsHost) await this.host.close();
     this.log.info('agent stopped');
@@ -140,6 +151,9 @@ export class HypervisorAgent {
   private async cycleSafely(): Promise<void> {
     try { await this.runOnce(); } catch (e) { this.log.error({ err: errorText(e) }, 'reconcile cycle failed; retrying next cycle'); }
   }
+
+  /** One monitoring interval by hand (tests; the loop started by start() runs it every monitorIntervalMs). */
+  monitorOnce(): Promise<MonitorTick> { return this.monitor.tick(); }
 
   /** One reconcile cycle (also what the loop runs). Serialized: concurrent calls wait for each other. */
   runOnce(): Promise<CycleReport> {

@@ -34,8 +34,18 @@ export interface AgentConfig {
   imageDir: string;
   /** The longest a disk copy (qemu-img convert) of a capture may take. */
   captureTimeoutMs: number;
-  /** A monitoring sample per machine every metricsEveryMs. */
+  /**
+   * How often accounting (accounting.ts) counts each machine's CPU time into its usage_records. The
+   * name predates host monitoring (monitorIntervalMs), which took over the samples it once wrote.
+   */
   metricsEveryMs: number;
+  /**
+   * Host monitoring (host-monitor.ts): one sample of the host and all its machines every this many
+   * ms, one row on the bus (docs/data-model.md, "Host monitoring"). 0 turns it off; otherwise
+   * 1000..900000 (a sample partition holds an hour: 3,600 rows at most; hourly rollups need several
+   * samples an hour). Default 10000.
+   */
+  monitorIntervalMs: number;
   /** One accounting record per machine per aligned period of this many seconds. */
   accountingPeriodSeconds: number;
   /** Names of the domains this agent manages start with it. */
@@ -123,6 +133,10 @@ export function agentConfig(input: AgentConfigInput = {}): AgentConfig {
   for (const k of Object.keys(given)) {
     if (!(TRANSITIONAL_STATES as readonly string[]).includes(k)) throw new ConfigError(`deadlinesMs: '${k}' is not one of ${TRANSITIONAL_STATES.join(', ')}`);
   }
+  const monitorIntervalMs = input.monitorIntervalMs ?? 10_000;
+  if (monitorIntervalMs !== 0 && (!Number.isInteger(monitorIntervalMs) || monitorIntervalMs < 1000 || monitorIntervalMs > 900_000)) {
+    throw new ConfigError(`monitorIntervalMs must be 0 (off) or an integer from 1000 to 900000 (got ${String(monitorIntervalMs)})`);
+  }
   const defaults = defaultDeadlines(stopGraceMs);
   const deadlinesMs = Object.fromEntries(TRANSITIONAL_STATES.map((k) => [k, positiveInt(given[k] ?? defaults[k], `deadlinesMs.${k}`, 100)])) as Deadlines;
   const cfg: AgentConfig = {
@@ -136,6 +150,7 @@ export function agentConfig(input: AgentConfigInput = {}): AgentConfig {
     imageDir,
     captureTimeoutMs: positiveInt(input.captureTimeoutMs ?? 30 * 60_000, 'captureTimeoutMs', 1000),
     metricsEveryMs: positiveInt(input.metricsEveryMs ?? 10_000, 'metricsEveryMs', 10),
+    monitorIntervalMs,
     accountingPeriodSeconds: positiveInt(input.accountingPeriodSeconds ?? 300, 'accountingPeriodSeconds'),
     domainPrefix,
     labels: { ...labels },

@@ -6,7 +6,9 @@
  *
  * What the binding lacks, and what we do instead:
  * - reboot: restart = destroy + start (a forced power cycle; the guest gets no ACPI reboot).
- * - bulk/block/interface statistics: only domainGetInfo (state, memory, vcpus, cpu time) is used.
+ * - bulk/block/interface statistics and node CPU/memory statistics: only domainGetInfo (state,
+ *   memory, vcpus, cpu time) and nodeGetInfo (capacity) exist; monitoring derives the rest from them
+ *   (docs/data-model.md, "Host monitoring", what the binding cannot give).
  * - managed save: save() writes an explicit file under workDir and restore() reads it back.
  * - events: none; the agent is level-triggered and polls.
  */
@@ -25,6 +27,11 @@ export interface DomainSnapshot {
   maxMemoryKiB: number;
   vcpus: number;
   cpuTimeNs: number;
+  /**
+   * When domainGetInfo returned, on the monotonic clock (performance.now(), ms): the time a CPU
+   * rate divides by (host-monitor.ts), immune to wall-clock steps.
+   */
+  observedAtMs: number;
 }
 
 export interface NodeSummary {
@@ -123,7 +130,7 @@ export class LibvirtHost {
     ]);
     return {
       name, uuid: uuid.toLowerCase(), state: runState(info.state), id: typeof id === 'number' && id >= 0 ? id : null,
-      memoryKiB: info.memory, maxMemoryKiB: info.maxMem, vcpus: info.nrVirtCpu, cpuTimeNs: info.cpuTime,
+      memoryKiB: info.memory, maxMemoryKiB: info.maxMem, vcpus: info.nrVirtCpu, cpuTimeNs: info.cpuTime, observedAtMs: performance.now(),
     };
   }
 

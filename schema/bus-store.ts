@@ -11,6 +11,7 @@ import { JobStore } from './store/jobs.js';
 import { LoginAttemptStore } from './store/login-attempts.js';
 import { RateUsageStore } from './store/rate-usage.js';
 import { MachineStore } from './store/machines.js';
+import { MonitoringStore } from './store/monitoring.js';
 import { NetworkStore } from './store/networks.js';
 import { PlacementPolicyStore } from './store/placement-policies.js';
 import { QuotaStore } from './store/quotas.js';
@@ -24,6 +25,7 @@ export class BusStore {
   readonly hosts: HostStore;
   readonly jobs: JobStore;
   readonly telemetry: TelemetryStore;
+  readonly monitoring: MonitoringStore;
   readonly accounts: AccountStore;
   readonly catalog: CatalogStore;
   readonly services: ServiceStore;
@@ -40,6 +42,7 @@ export class BusStore {
     this.hosts = new HostStore(driver);
     this.jobs = new JobStore(driver);
     this.telemetry = new TelemetryStore(driver);
+    this.monitoring = new MonitoringStore(driver);
     this.accounts = new AccountStore(driver);
     this.catalog = new CatalogStore(driver);
     this.services = new ServiceStore(driver);

@@ -242,14 +242,67 @@ export interface EventRecord {
   content: Record<string, unknown>;
 }
 
-export interface MetricSample {
+/** One machine (a domain with the agent's prefix) in a host sample (docs/data-model.md, "Host monitoring"). */
+export interface MachineSample {
   machineId: string;
-  hostId: string;
-  ts: number;
+  /** libvirt's run state: running, paused, shuttingdown, shutoff, crashed, pmsuspended, nostate. */
   state: string;
-  cpuTimeNs: number;
-  cpuPercent: number;
+  vcpus: number;
+  /** vCPUs busy on average since the previous sample (0..vcpus); null when not known (first reading, restarted domain). */
+  cpuUsed: number | null;
+  /** Memory the guest has now (balloon), and at most. */
   memoryKiB: number;
+  maxMemoryKiB: number;
+}
+
+/** One host at one instant, with all its machines: ONE row of host_samples (and of host_latest). */
+export interface HostSample {
+  hostId: string;
+  /** When it was sampled (the agent's clock): readers judge freshness by it, nothing else. */
+  ts: number;
+  /** The agent's sampling interval: a sample older than three of them is stale. */
+  intervalMs: number;
+  /** Capacity (libvirt node info). */
+  cpus: number;
+  memoryKiB: number;
+  /** vCPUs busy over every active domain of the host (ours or not); null when one of them is not known yet. */
+  guestCpuUsed: number | null;
+  /** Memory of every active domain. */
+  guestMemoryKiB: number;
+  /** The host's 1-minute load average; null where the agent cannot read it (remote or test hypervisor). */
+  load1: number | null;
+  /** Domains per libvirt run state, all domains of the host. */
+  domains: Record<string, number>;
+  machines: MachineSample[];
+}
+
+export interface MinAvgMax { min: number; avg: number; max: number }
+
+/** One machine's hour. */
+export interface MachineRollup {
+  machineId: string;
+  /** Samples the machine appears in. */
+  samples: number;
+  /** Over the samples with a known rate; null when none had one. */
+  cpuUsed: MinAvgMax | null;
+  memoryKiB: MinAvgMax;
+}
+
+/** One host's hour (host_rollups), computed from that hour's stored samples. */
+export interface HostRollup {
+  hostId: string;
+  /** Hours since the epoch: the hour [hour * 3600 s, (hour + 1) * 3600 s). */
+  hour: number;
+  samples: number;
+  firstTs: number;
+  lastTs: number;
+  /** Capacity in the hour's last sample. */
+  cpus: number;
+  memoryKiB: number;
+  guestCpuUsed: MinAvgMax | null;
+  guestMemoryKiB: MinAvgMax;
+  load1: MinAvgMax | null;
+  machines: MachineRollup[];
 }
 
 export interface UsageRecord {

@@ -1,15 +1,14 @@
 /**
- * Events (per tenant and day, and the same events per resource and day: a machine's EventLog),
- * monitoring samples (per machine and hour, TTL) and accounting records
- * (per tenant and day, one idempotent row per machine and period: re-sending overwrites).
+ * Events (per tenant and day, and the same events per resource and day: a machine's EventLog) and
+ * accounting records (per tenant and day, one idempotent row per machine and period: re-sending
+ * overwrites). Monitoring samples are in monitoring.ts (one row per host and interval).
  */
 import { ValidationError } from '../../errors/registry.js';
 import { newId } from '../ids.js';
 import { collectPages, fromJson, toJson } from '../json-column.js';
 import type { TableDriver } from '../table-driver.js';
-import type { EventRecord, MetricSample, Page, UsageRecord } from '../types.js';
+import type { EventRecord, Page, UsageRecord } from '../types.js';
 
-const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 export function dayOf(ts: number): string {
@@ -86,29 +85,6 @@ export class TelemetryStore {
       })),
       pageState: page.pageState,
     };
-  }
-
-  async putMetric(s: MetricSample): Promise<void> {
-    await this.d.put('machine_metrics', {
-      machine_id: s.machineId, hour: Math.floor(s.ts / HOUR_MS), ts: s.ts, host_id: s.hostId, state: s.state,
-      cpu_time_ns: s.cpuTimeNs, cpu_percent: s.cpuPercent, memory_kib: s.memoryKiB,
-    });
-  }
-
-  /** Samples in [from, to), newest first, reading one hour bucket after another. */
-  async metrics(machineId: string, from: number, to: number, limit = 1000): Promise<MetricSample[]> {
-    if (!(to > from) || to - from > 7 * DAY_MS) throw new ValidationError('metrics window must be positive and at most 7 days');
-    const out: MetricSample[] = [];
-    for (let h = Math.floor((to - 1) / HOUR_MS); h >= Math.floor(from / HOUR_MS) && out.length < limit; h--) {
-      const page = await this.d.select('machine_metrics', { machine_id: machineId, hour: h }, { range: { gte: from, lt: to }, limit: limit - out.length });
-      for (const r of page.rows) {
-        out.push({
-          machineId, hostId: r.host_id as string, ts: r.ts as number, state: r.state as string,
-          cpuTimeNs: r.cpu_time_ns as number, cpuPercent: r.cpu_percent as number, memoryKiB: r.memory_kib as number,
-        });
-      }
-    }
-    return out;
   }
 
   async putUsage(u: UsageRecord): Promise<void> {

@@ -22,7 +22,6 @@ import { volumesContract } from './volumes-contract.js';
 
 const spec: MachineSpec = { cpu: 1, memoryKiB: 65536, cpuArch: 'x86_64', image: null, disks: [], userData: null, requirements: {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const HOUR = 3_600_000;
 
 export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
   let fx: StoreFixture;
@@ -306,7 +305,7 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
     });
   });
 
-  describe('jobs, events, metrics, accounting', () => {
+  describe('jobs, events, accounting', () => {
     it('jobs are stored, updated and listed newest first', async () => {
       const base = { tenant: 'tj', targetId: newId(), targetType: 'machine', action: 'create', state: 'QUEUED' as const, progress: 0, statusMessage: '', returnCode: 0, targetGeneration: 1, expectedState: 'STARTED' };
       const j1 = await fx.store.jobs.create(base, Date.now());
@@ -330,17 +329,6 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
       assert.deepEqual(p2.items.map((e) => e.resource), ['m2', 'm1', 'm0']);
       assert.deepEqual((await fx.store.telemetry.events('te', '2026-01-11')).items.map((e) => e.resource), ['next']);
       assert.equal((await fx.raw('events', 'tenant = ? AND day = ?', ['te', '2026-01-10'])).length, 7);
-    });
-
-    it('metrics are bucketed by hour and read across buckets by time window', async () => {
-      const mid = newId();
-      const t0 = Date.UTC(2026, 0, 10, 9, 30);
-      for (let i = 0; i < 6; i++) await fx.store.telemetry.putMetric({ machineId: mid, hostId: 'h', ts: t0 + i * 30 * 60_000, state: 'STARTED', cpuTimeNs: i * 1e9, cpuPercent: i, memoryKiB: 1024 });
-      const all = await fx.store.telemetry.metrics(mid, t0, t0 + 3 * HOUR);
-      assert.deepEqual(all.map((s) => s.cpuPercent), [5, 4, 3, 2, 1, 0]);
-      const window = await fx.store.telemetry.metrics(mid, t0 + HOUR, t0 + 2 * HOUR);
-      assert.deepEqual(window.map((s) => s.cpuPercent), [3, 2]);
-      assert.equal((await fx.raw('machine_metrics', 'machine_id = ? AND hour = ?', [mid, Math.floor(t0 / HOUR)])).length, 1);
     });
 
     it('accounting records have idempotent keys: re-sending overwrites', async () => {

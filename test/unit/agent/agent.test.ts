@@ -166,10 +166,11 @@ describe('agent: reconciling libvirt test-driver hosts', function () {
     assert.equal(again.actions.length, 0);
     assert.equal(again.statusWrites, 0, 'nothing changed: no status writes');
     // monitoring and accounting
-    const samples = await store.telemetry.metrics(m1.id, Date.now() - 60_000, Date.now() + 1000);
-    assert.ok(samples.length >= 1);
-    assert.equal(samples[0]!.hostId, 'h1');
-    assert.equal(samples[0]!.memoryKiB, 512 * 1024);
+    await a.monitorOnce();
+    const sampled = (await store.monitoring.latest('h1'))?.machines.find((x) => x.machineId === m1.id);
+    assert.ok(sampled, 'the host\'s latest sample carries the machine');
+    assert.equal(sampled.state, 'running');
+    assert.equal(sampled.memoryKiB, 512 * 1024);
     const usage = await store.telemetry.usage('acme', dayOf(Date.now()));
     const u = usage.find((x) => x.machineId === m1.id);
     assert.ok(u);
