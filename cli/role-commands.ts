@@ -93,9 +93,10 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
       .option('cpu-ratio', { type: 'number', default: 4, describe: 'vCPUs placed per host CPU' })
       .option('ram-ratio', { type: 'number', default: 1, describe: 'memory placed per byte of host memory' })
       .option('interval-ms', { type: 'number', default: 500, describe: 'pause between idle cycles' })
+      .option('load-refresh-ms', { type: 'number', describe: 'how often the hosts\' latest monitoring samples are read for the load-aware weigher (default 10000)' })
       .option('unplaced-deadline-ms', { type: 'number', describe: 'how long a machine may wait for a host before it shows ERROR (default 600000; placement keeps trying)' }),
     async (a) => {
-      const cfg = placementConfig({ policy: a.policy as PlacementPolicy, cpuAllocationRatio: a['cpu-ratio'], ramAllocationRatio: a['ram-ratio'], intervalMs: a['interval-ms'], unplacedDeadlineMs: a['unplaced-deadline-ms'], liveness: hostLivenessFromEnv() });
+      const cfg = placementConfig({ policy: a.policy as PlacementPolicy, cpuAllocationRatio: a['cpu-ratio'], ramAllocationRatio: a['ram-ratio'], intervalMs: a['interval-ms'], unplacedDeadlineMs: a['unplaced-deadline-ms'], loadRefreshMs: a['load-refresh-ms'], liveness: hostLivenessFromEnv() });
       const log = createLogger();
       const metrics = new SkybusMetrics({ defaults: true });
       const store = await openBus(storeConfigOf(a), log);

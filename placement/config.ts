@@ -21,6 +21,8 @@ export interface PlacementConfig {
   lookbackBuckets: number;
   /** Full scan of the machines table for anything unplaced (the level-triggered safety net). */
   fullResyncMs: number;
+  /** How often the hosts' latest monitoring samples are read again (load-aware weigher, `load` in expressions). */
+  loadRefreshMs: number;
   /** Requests in flight per placer (claims on different hosts, reads, binding batches). */
   parallelism: number;
   /** When a host counts as down, and the fencing allowances before its HA machines move (schema/host-health.ts). */
@@ -46,6 +48,7 @@ export function placementConfig(partial: Partial<PlacementConfig> = {}): Placeme
     backoffMaxMs: partial.backoffMaxMs ?? 60_000,
     lookbackBuckets: partial.lookbackBuckets ?? 10,
     fullResyncMs: partial.fullResyncMs ?? 60_000,
+    loadRefreshMs: partial.loadRefreshMs ?? 10_000,
     parallelism: partial.parallelism ?? 32,
     liveness: hostLivenessPolicy(partial.liveness),
     haCheckMs: partial.haCheckMs ?? 5_000,
@@ -55,7 +58,7 @@ export function placementConfig(partial: Partial<PlacementConfig> = {}): Placeme
   for (const k of ['cpuAllocationRatio', 'ramAllocationRatio'] as const) {
     if (!(cfg[k] > 0) || cfg[k] > 64) throw new ConfigError(`${k} must be > 0 and <= 64`);
   }
-  for (const k of ['intervalMs', 'backoffBaseMs', 'backoffMaxMs', 'fullResyncMs', 'maxClaimRetries', 'lookbackBuckets', 'parallelism', 'haCheckMs', 'unplacedDeadlineMs'] as const) {
+  for (const k of ['intervalMs', 'backoffBaseMs', 'backoffMaxMs', 'fullResyncMs', 'loadRefreshMs', 'maxClaimRetries', 'lookbackBuckets', 'parallelism', 'haCheckMs', 'unplacedDeadlineMs'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new ConfigError(`${k} must be a positive integer`);
   }
   return cfg;

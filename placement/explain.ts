@@ -9,6 +9,7 @@ import { isAgentLease } from '../schema/host-health.js';
 import type { MachineSpec } from '../schema/types.js';
 import { better, judgeHosts, placeOn, recentClaims, type HostVerdict, type PlacementContext } from './choose-host.js';
 import { isHomeHost, machineOwner } from './ownership.js';
+import { loadFromSamples, loadNote } from './host-load-view.js';
 import type { CompiledPolicy } from './policy.js';
 
 export interface Explanation {
@@ -30,11 +31,12 @@ export interface Explanation {
  */
 export async function explainPlacement(store: BusStore, spec: MachineSpec, tenant: string, policy: CompiledPolicy, opts: { machineId?: string; now?: number } = {}): Promise<Explanation> {
   const now = opts.now ?? Date.now();
-  const [hosts, leases, services] = await Promise.all([store.hosts.list(), store.hosts.leases(), store.services.list('placement')]);
+  const [hosts, leases, services, samples] = await Promise.all([store.hosts.list(), store.hosts.leases(), store.services.list('placement'), store.monitoring.latestAll()]);
+  const load = loadFromSamples(samples, now);
   const alive = new Set(leases.filter(isAgentLease).map((l) => l.hostId));
   const placers = services.map((s) => s.instanceId);
   const owner = opts.machineId ? machineOwner(opts.machineId, placers) : null;
-  const ctx: PlacementContext = { tenant, recentClaims: recentClaims(hosts, now - policy.doc.limits.windowSeconds * 1000) };
+  const ctx: PlacementContext = { tenant, recentClaims: recentClaims(hosts, now - policy.doc.limits.windowSeconds * 1000), load };
   if (owner && policy.doc.homeHosts) ctx.home = (h) => isHomeHost(h, placers, owner);
   if (spec.affinity?.type === 'affinity') ctx.affinityHost = await store.placementPolicies.anchorOf(tenant, spec.affinity.group);
   const { verdicts } = judgeHosts(spec, hosts, alive, policy, ctx);
@@ -46,7 +48,7 @@ export async function explainPlacement(store: BusStore, spec: MachineSpec, tenan
   });
   const notes: string[] = [];
   if (owner && placers.length > 1 && policy.doc.homeHosts) notes.push(`${placers.length} placers share the fleet: this machine is placer ${owner}'s, and hosts home to it are tried first (then by score)`);
-  if (policy.doc.weigher === 'load-aware') notes.push('load-aware: no host monitoring samples are read yet, so hosts are weighed by allocation (least allocated first)');
+  if (policy.doc.weigher === 'load-aware') notes.push(loadNote(hosts.map((h) => h.id), load));
   if (policy.version === 0) notes.push('no policy stored yet: the built-in policy from the placers\' start-up settings');
   return { policyVersion: policy.version, weigher: policy.doc.weigher, chosen: choice.candidates[0]?.id ?? null, placer: owner, reason: choice.reason, hosts: verdicts, notes };
 }

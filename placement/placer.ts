@@ -12,11 +12,12 @@ import type { SkybusMetrics } from '../observability/metrics.js';
 import type { BusStore } from '../schema/bus-store.js';
 import { isAgentLease } from '../schema/host-health.js';
 import { PLACEMENT_BUCKET_MS } from '../schema/store/machines.js';
-import type { Host, Machine } from '../schema/types.js';
+import type { Host, HostSample, Machine } from '../schema/types.js';
 import { mapLimited } from '../schema/bounded-parallel.js';
 import { backoffMs, groupTag, placeOn, recentClaims, type PlacementContext } from './choose-host.js';
 import type { PlacementConfig } from './config.js';
 import { HaRestart } from './ha-restart.js';
+import { loadFromSamples, type HostLoad } from './host-load-view.js';
 import { expressionEngine } from './expression-engine.js';
 import type { CompiledPolicy, ExpressionEngine } from './policy.js';
 import { PolicySource } from './policy-source.js';
@@ -54,6 +55,10 @@ export class Placer {
   private lastFullScan = 0;
   private cycle = 0;
   private hostsReadInCycle = -1;
+  /** The hosts' load from their latest monitoring samples (host-load-view.ts), read every loadRefreshMs. */
+  private load = new Map<string, HostLoad>();
+  private samples: HostSample[] = [];
+  private loadReadAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private readonly started = Date.now();
@@ -141,6 +146,18 @@ export class Placer {
     this.alive = new Set(leases.filter(isAgentLease).map((l) => l.hostId));
   }
 
+  /** The latest samples, one small row per host; on failure the last ones stay (and go stale by their own time). */
+  private async refreshLoad(now: number): Promise<void> {
+    if (now - this.loadReadAt < this.deps.config.loadRefreshMs) return;
+    this.loadReadAt = now;
+    try {
+      this.samples = await this.deps.store.monitoring.latestAll();
+    } catch (e) {
+      this.log.warn({ err: e }, 'could not read the hosts\' monitoring samples; weighing by the last ones read');
+    }
+    this.load = loadFromSamples(this.samples, now);
+  }
+
   async runOnce(now = Date.now()): Promise<CycleReport> {
     this.cycle++;
     const report: CycleReport = { examined: 0, placed: 0, unschedulable: 0, conflicts: 0, retries: 0 };
@@ -155,6 +172,7 @@ export class Placer {
     if (mine.length === 0) return report;
     // One read of the fleet per cycle (the full resync may have just made it).
     if (this.hostsReadInCycle !== this.cycle) await this.refreshHosts();
+    await this.refreshLoad(now);
     mine.sort((a, b) => a[1].at - b[1].at);
     report.examined = mine.length;
     const machines = await mapLimited(mine, this.deps.config.parallelism, ([id]) => this.deps.store.machines.get(id).catch((e: unknown) => e as Error));
@@ -230,6 +248,7 @@ export class Placer {
       policy: this.policies.current, home: (h, owner) => !this.policies.current.doc.homeHosts || isHomeHost(h, this.placers, owner ?? me),
       ownerOf: (id) => machineOwner(id, this.placers), maxClaimRounds: config.maxClaimRetries, inFlight: config.parallelism,
       spillLate: this.policies.current.doc.homeHosts && this.placers.length > 1 && config.maxClaimRetries > 1,
+      load: this.load,
     }, batch, now);
     report.conflicts += r.conflicts;
     report.retries += r.retries;
@@ -289,7 +308,7 @@ export class Placer {
         return;
       }
       const owner = machineOwner(id, this.placers) ?? this.deps.config.instanceId;
-      const ctx: PlacementContext = { tenant: m.tenant, recentClaims: recentClaims(this.hosts.values(), now - windowSeconds * 1000) };
+      const ctx: PlacementContext = { tenant: m.tenant, recentClaims: recentClaims(this.hosts.values(), now - windowSeconds * 1000), load: this.load };
       if (policy.doc.homeHosts) ctx.home = (h) => isHomeHost(h, this.placers, owner);
       if (aff?.type === 'affinity') ctx.affinityHost = await store.placementPolicies.anchorOf(m.tenant, aff.group);
       const choice = placeOn(m.spec, [...this.hosts.values()], this.alive, policy, ctx, 4);

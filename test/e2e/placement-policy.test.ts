@@ -36,7 +36,7 @@ function policySuite(makeFixture: () => Promise<StoreFixture>) {
       await fx.store.hosts.register({ id, name: id, uri: 'test:///default', arch: 'x86_64', cpus, memoryKiB: 64 * 1048576, labels });
       await fx.store.hosts.acquireLease(id, 'test', 600);
     }
-    const cfg = { cpuAllocationRatio: 1, ramAllocationRatio: 1, intervalMs: 50, backoffBaseMs: 60_000, fullResyncMs: 1 };
+    const cfg = { cpuAllocationRatio: 1, ramAllocationRatio: 1, intervalMs: 50, backoffBaseMs: 60_000, fullResyncMs: 1, loadRefreshMs: 1 };
     p1 = new Placer({ store: fx.store, config: placementConfig({ ...cfg, instanceId: 'p1' }), log: silentLogger(), metrics });
     p2 = new Placer({ store: other, config: placementConfig({ ...cfg, instanceId: 'p2' }), log: silentLogger(), metrics });
   });
@@ -148,6 +148,59 @@ function policySuite(makeFixture: () => Promise<StoreFixture>) {
     await round();
     await round();
     assert.deepEqual(await Promise.all(ids.map(hostOf)), ['h-dense', 'h-dense']);
+    await clear();
+  });
+
+  it('load-aware: the hosts\' latest monitoring samples decide, not their allocation; a host without a fresh sample is weighed by allocation and explain says so', async function () {
+    this.timeout(60_000);
+    const setPolicy = async (doc: Record<string, unknown>) => {
+      const cur = (await fx.store.placementPolicies.get())!;
+      await storePolicy(fx.store, expressionEngine, { homeHosts: false, cpuAllocationRatio: 1, ...doc }, cur.version, 'test');
+      await round();
+    };
+    // Allocation alone would pick h-a: h-b and h-dense get half allocated first (a requirement sends them).
+    for (const [host, cpus] of [['h-b', 2], ['h-dense', 1]] as const) {
+      await setPolicy({ weigher: 'packing', requirements: `id = "${host}"` });
+      const pre = await create(`pre-${host}`, spec(cpus));
+      await round();
+      await round();
+      assert.equal(await hostOf(pre), host);
+    }
+    await setPolicy({ weigher: 'load-aware' });
+    const sample = (hostId: string, busy: number, ts: number) => ({
+      hostId, ts, intervalMs: 10_000, cpus: 4, memoryKiB: 64 * 1048576, guestCpuUsed: busy, guestMemoryKiB: 1048576, load1: null, domains: { running: 1 }, machines: [],
+    });
+    const writeSamples = async (busy: Record<string, number>) => {
+      for (const [h, b] of Object.entries(busy)) await fx.store.monitoring.putLatest(sample(h, b, clock));
+      // h-dense's agent stopped sampling an hour ago: stale, so it is weighed by allocation.
+      await fx.store.monitoring.putLatest({ ...sample('h-dense', 0, clock - 3_600_000), cpus: 2 });
+    };
+    // Samples: h-a busy (0.9 of its CPUs), h-b nearly idle (0.1), h-c half (0.5).
+    await writeSamples({ 'h-a': 3.6, 'h-b': 0.4, 'h-c': 2 });
+    await round();
+    assert.deepEqual([p1.policy.doc.weigher, p2.policy.doc.weigher], ['load-aware', 'load-aware']);
+    const first = await create('load-1', spec(1));
+    const m = (await fx.store.machines.get(first))!;
+    const e = await explainPlacement(fx.store, m.spec, m.tenant, p1.policy, { machineId: m.id, now: clock });
+    assert.equal(e.chosen, 'h-b', JSON.stringify(e.hosts));
+    assert.ok(e.notes.some((n) => /3 of 4 hosts weighed by their latest monitoring sample; 1 without a fresh one \(h-dense\) weighed by allocation/.test(n)), JSON.stringify(e.notes));
+    await round();
+    await round();
+    assert.equal(await hostOf(first), 'h-b', 'the least loaded host by its sample, though the most allocated');
+    // The load moves: h-b gets busy, h-c goes idle; the next machine follows the new samples.
+    await writeSamples({ 'h-a': 3.6, 'h-b': 3.9, 'h-c': 0 });
+    const second = await create('load-2', spec(1));
+    await round();
+    await round();
+    assert.equal(await hostOf(second), 'h-c');
+    // Every sample stale: allocation decides again (h-a, the least allocated), and explain says so.
+    clock += 3_600_000;
+    const third = await create('load-3', spec(1));
+    const e3 = await explainPlacement(fx.store, spec(1), 'acme', p1.policy, { now: clock });
+    assert.ok(e3.notes.some((n) => /0 of 4 hosts weighed by their latest monitoring sample/.test(n)), JSON.stringify(e3.notes));
+    await round();
+    await round();
+    assert.equal(await hostOf(third), 'h-a');
     await clear();
   });
 }
