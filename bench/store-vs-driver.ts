@@ -46,7 +46,7 @@ const rows: { what: string; raw: number; store: number }[] = [];
 try {
   // warm-up (prepares statements, JIT). The plain write is a usage record: 10 columns, one
   // partition per tenant-day (machine_metrics, the row this measured before 0015, has no writer now).
-  const usage = (tenant: string, i: number) => ({ tenant, machineId: `m${i}`, periodStart: now, periodSeconds: 300, hostId: 'h', state: 'STARTED', vcpus: 1, memoryKiB: 1024, cpuSeconds: 1.5 });
+  const usage = (tenant: string, i: number) => ({ tenant, machineId: `m${i}`, periodStart: now, periodSeconds: 300, hostId: 'h', state: 'STARTED', vcpus: 1, memoryKiB: 1024, cpuSeconds: 1.5, stateSeconds: { STARTED: 300 }, observedSeconds: 300 });
   const day = new Date(now).toISOString().slice(0, 10);
   const rawUsage = 'INSERT INTO usage_records (tenant, day, machine_id, period_start, period_seconds, host_id, state, vcpus, memory_kib, cpu_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
   const rawParams = (tenant: string, i: number) => [tenant, day, `m${i}`, new Date(now), 300, 'h', 'STARTED', 1, cassandra.types.Long.fromNumber(1024), 1.5];

@@ -28,6 +28,23 @@ export class ApiClient {
     return u.href;
   }
 
+  /** A GET whose answer is not JSON (a CSV download): its text, errors as in call(). */
+  async getText(pathOrUrl: string, accept: string): Promise<string> {
+    let res: Response;
+    try {
+      res = await fetch(this.abs(pathOrUrl), { headers: { authorization: 'Basic ' + Buffer.from(`${this.t.user}:${this.t.password}`).toString('base64'), accept } });
+    } catch (e) {
+      throw new SkybusError('UNAVAILABLE', `cannot reach Skybus at ${this.t.url}: ${(e as Error).message}`);
+    }
+    const text = await res.text();
+    if (res.status >= 400) {
+      let msg = res.statusText;
+      try { const j = JSON.parse(text) as { message?: unknown }; if (typeof j.message === 'string') msg = j.message; } catch { /* not JSON */ }
+      throw new SkybusError(res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : res.status >= 500 ? 'UNAVAILABLE' : 'VALIDATION', `${res.status}: ${msg}`);
+    }
+    return text;
+  }
+
   async call(method: string, pathOrUrl: string, body?: unknown): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
     let res: Response;
     try {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The one Skybus executable: run any role or all of them, plus admin and user commands. */
+import { usageCommands } from './usage-commands.js';
 import { hideBin } from 'yargs/helpers';
 import yargs from 'yargs';
 import { isSkybusError } from '../errors/registry.js';
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   cli = keyCommands(cli);
   cli = credentialCommands(cli);
   cli = networkCommands(cli);
+  cli = usageCommands(cli);
   await cli.help().version(false).parseAsync();
 }
 

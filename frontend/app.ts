@@ -40,6 +40,7 @@ import { volumeCatalogRoutes } from './routes/volume-catalog.js';
 import { volumeRoutes } from './routes/volumes.js';
 import { opsRoutes } from './routes/ops.js';
 import { quotaRoutes } from './routes/quotas.js';
+import { usageRoutes } from './routes/usage.js';
 import { resourceMetadataRoutes } from './routes/resource-metadata.js';
 
 export interface FrontendDeps {
@@ -77,7 +78,12 @@ export function buildApp(deps: FrontendDeps): express.Express {
   const api = express.Router();
   // 406 (no acceptable format) and 400 (malformed Host, from which every URL is built) before any
   // work: a handler that changed the bus must never fail afterwards while writing its answer.
-  api.use((req, _res, next) => { responseFormat(req); baseUrl(req, deps.config); next(); });
+  // Usage reports also come as CSV (routes/usage.ts).
+  api.use((req, _res, next) => {
+    if (!(req.method === 'GET' && req.path === '/usage' && req.accepts('text/csv') === 'text/csv')) responseFormat(req);
+    baseUrl(req, deps.config);
+    next();
+  });
   api.use(entryPointRoutes(rd, API_PREFIX));
   api.use(deps.auth.middleware());
   const limiter = deps.rateLimiter ?? new RateLimiter(deps.store.rateUsage, deps.config.rateLimit, deps.instanceId ?? newId(), (e) => log.warn({ err: e }, 'rate-limit counts not written'));
@@ -100,6 +106,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(eventRoutes(rd, API_PREFIX));
   api.use(apiKeyRoutes(rd, API_PREFIX));
   api.use(quotaRoutes(rd, API_PREFIX));
+  api.use(usageRoutes(rd, API_PREFIX));
   api.use(auditRoutes(rd, API_PREFIX));
   api.use(hostRoutes(rd, API_PREFIX));
   api.use(placementPolicyRoutes(rd, API_PREFIX));

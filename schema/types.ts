@@ -308,13 +308,20 @@ export interface HostRollup {
 export interface UsageRecord {
   tenant: string;
   machineId: string;
+  /** The period's start, aligned to periodSeconds (ms since the epoch). */
   periodStart: number;
   periodSeconds: number;
   hostId: string;
+  /** The last state observed in the period. */
   state: string;
   vcpus: number;
   memoryKiB: number;
+  /** CPU time the guest used in the period. */
   cpuSeconds: number;
+  /** Seconds of the period observed in each state (migration 0016). */
+  stateSeconds: Record<string, number>;
+  /** Their sum: periodSeconds - observedSeconds of the period went unobserved (the agent was down or stalled). */
+  observedSeconds: number;
 }
 
 export interface User {

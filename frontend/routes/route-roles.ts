@@ -58,6 +58,8 @@ export const ROUTE_ROLES: Readonly<Record<string, Readonly<Partial<Record<Method
   '/api/events': { get: 'user' },
   '/api/apiKeys': { get: 'user', post: 'user' },
   '/api/apiKeys/:id': { get: 'user', delete: 'user' },
+  // Usage reports (routes/usage.ts): a tenant's own; admins any tenant or all.
+  '/api/usage': { get: 'user' },
   '/api/quota': { get: 'user' },
   '/api/quotas': { get: 'admin' },
   '/api/quotas/:tenant': { get: 'admin', put: 'admin' },

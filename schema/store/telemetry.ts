@@ -6,7 +6,7 @@
 import { ValidationError } from '../../errors/registry.js';
 import { newId } from '../ids.js';
 import { collectPages, fromJson, toJson } from '../json-column.js';
-import type { TableDriver } from '../table-driver.js';
+import type { Row, TableDriver } from '../table-driver.js';
 import type { EventRecord, Page, UsageRecord } from '../types.js';
 
 const DAY_MS = 86_400_000;
@@ -91,6 +91,7 @@ export class TelemetryStore {
     await this.d.put('usage_records', {
       tenant: u.tenant, day: dayOf(u.periodStart), machine_id: u.machineId, period_start: u.periodStart, period_seconds: u.periodSeconds,
       host_id: u.hostId, state: u.state, vcpus: u.vcpus, memory_kib: u.memoryKiB, cpu_seconds: u.cpuSeconds,
+      state_seconds: toJson(u.stateSeconds), observed_seconds: u.observedSeconds,
     });
   }
 
@@ -98,18 +99,48 @@ export class TelemetryStore {
   async usageOf(tenant: string, machineId: string, periodStart: number): Promise<UsageRecord | null> {
     const r = await this.d.get('usage_records', { tenant, day: dayOf(periodStart), machine_id: machineId, period_start: periodStart });
     if (!r || r.host_id === null) return null;
-    return {
-      tenant, machineId, periodStart, periodSeconds: r.period_seconds as number, hostId: r.host_id as string, state: r.state as string,
-      vcpus: r.vcpus as number, memoryKiB: r.memory_kib as number, cpuSeconds: r.cpu_seconds as number,
-    };
+    return usageOfRow(tenant, r);
   }
 
   async usage(tenant: string, day: string): Promise<UsageRecord[]> {
     checkDay(day);
     const rows = await collectPages((pageState) => this.d.select('usage_records', { tenant, day }, { limit: 1000, pageState }));
-    return rows.map((r) => ({
-      tenant, machineId: r.machine_id as string, periodStart: r.period_start as number, periodSeconds: r.period_seconds as number,
-      hostId: r.host_id as string, state: r.state as string, vcpus: r.vcpus as number, memoryKiB: r.memory_kib as number, cpuSeconds: r.cpu_seconds as number,
-    }));
+    return rows.filter((r) => r.host_id !== null).map((r) => usageOfRow(tenant, r));
   }
+
+  /** Record that a tenant has usage on a day (idempotent): the admin report's list of tenants. */
+  async noteUsageTenant(day: string, tenant: string): Promise<void> {
+    checkDay(day);
+    await this.d.put('usage_tenants', { day, tenant });
+  }
+
+  /** The tenants with usage records on a day, in name order. */
+  async usageTenants(day: string): Promise<string[]> {
+    checkDay(day);
+    const rows = await collectPages((pageState) => this.d.select('usage_tenants', { day }, { limit: 1000, pageState }));
+    return rows.map((r) => r.tenant as string);
+  }
+
+  /**
+   * One (tenant, day) partition of usage records a page at a time, in machine then period order
+   * (the clustering order): what reports stream through, never a whole month in memory.
+   */
+  async usagePage(tenant: string, day: string, opts: { limit?: number; pageState?: string | null } = {}): Promise<Page<UsageRecord>> {
+    checkDay(day);
+    const page = await this.d.select('usage_records', { tenant, day }, { limit: opts.limit ?? 1000, pageState: opts.pageState ?? null });
+    return { items: page.rows.filter((r) => r.host_id !== null).map((r) => usageOfRow(tenant, r)), pageState: page.pageState };
+  }
+}
+
+/** A stored record; one written before migration 0016 counts as its whole period in its one state. */
+function usageOfRow(tenant: string, r: Row): UsageRecord {
+  const periodSeconds = r.period_seconds as number;
+  const state = r.state as string;
+  const legacy = r.observed_seconds === null || r.observed_seconds === undefined;
+  return {
+    tenant, machineId: r.machine_id as string, periodStart: r.period_start as number, periodSeconds,
+    hostId: r.host_id as string, state, vcpus: r.vcpus as number, memoryKiB: r.memory_kib as number, cpuSeconds: r.cpu_seconds as number,
+    stateSeconds: legacy ? { [state]: periodSeconds } : fromJson<Record<string, number>>(r.state_seconds, 'usage state seconds', {}),
+    observedSeconds: legacy ? periodSeconds : (r.observed_seconds as number),
+  };
 }

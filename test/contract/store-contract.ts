@@ -332,14 +332,31 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
     });
 
     it('accounting records have idempotent keys: re-sending overwrites', async () => {
-      const rec = { tenant: 'tu', machineId: newId(), periodStart: Date.UTC(2026, 0, 10, 10), periodSeconds: 300, hostId: 'h', state: 'STARTED', vcpus: 2, memoryKiB: 1024, cpuSeconds: 10 };
+      const rec = { tenant: 'tu', machineId: newId(), periodStart: Date.UTC(2026, 0, 10, 10), periodSeconds: 300, hostId: 'h', state: 'STARTED', vcpus: 2, memoryKiB: 1024, cpuSeconds: 10, stateSeconds: { RUNNING: 200.5, STOPPED: 50 }, observedSeconds: 250.5 };
       await fx.store.telemetry.putUsage(rec);
       await fx.store.telemetry.putUsage({ ...rec, cpuSeconds: 12 });
       await fx.store.telemetry.putUsage({ ...rec, periodStart: rec.periodStart + 300_000 });
       const usage = await fx.store.telemetry.usage('tu', '2026-01-10');
       assert.equal(usage.length, 2);
-      assert.equal(usage.find((u) => u.periodStart === rec.periodStart)?.cpuSeconds, 12);
+      assert.deepEqual(usage.find((u) => u.periodStart === rec.periodStart), { ...rec, cpuSeconds: 12 });
       assert.equal((await fx.raw('usage_records', 'tenant = ? AND day = ?', ['tu', '2026-01-10'])).length, 2);
+      const paged: string[] = [];
+      let pageState: string | null = null;
+      do {
+        const page: Awaited<ReturnType<typeof fx.store.telemetry.usagePage>> = await fx.store.telemetry.usagePage('tu', '2026-01-10', { limit: 1, pageState });
+        paged.push(...page.items.map((u) => `${u.machineId}@${u.periodStart}`));
+        pageState = page.pageState;
+      } while (pageState);
+      assert.deepEqual(paged, usage.map((u) => `${u.machineId}@${u.periodStart}`), 'pages give every record once, in machine then period order');
+    });
+
+    it('a usage record written before migration 0016 reads as its whole period in its one state', async () => {
+      const machineId = newId();
+      const periodStart = Date.UTC(2026, 0, 12, 10);
+      // The row as an agent before 0016 wrote it: no state_seconds, no observed_seconds.
+      await fx.store.driver.put('usage_records', { tenant: 'tl', day: '2026-01-12', machine_id: machineId, period_start: periodStart, period_seconds: 300, host_id: 'h', state: 'RUNNING', vcpus: 1, memory_kib: 1024, cpu_seconds: 3 });
+      const u = (await fx.store.telemetry.usageOf('tl', machineId, periodStart))!;
+      assert.deepEqual([u.stateSeconds, u.observedSeconds], [{ RUNNING: 300 }, 300]);
     });
   });
 

@@ -1,0 +1,184 @@
+/**
+ * Usage reports (docs/data-model.md, "Accounting"): a tenant's usage over [from, to), in total and
+ * per machine, from the usage records whose period starts in the range. Streams: one (tenant, day)
+ * partition at a time, a page of records at a time, into running totals per machine; a month of
+ * 1,000 machines never sits in memory as records.
+ *
+ * What a report says, per machine and in total:
+ * - machine-hours observed in each state, and observed / unobserved hours: a period the agent did
+ *   not watch in full (it was down, stalled, or the period has no record at all between two that
+ *   do) is unobserved, never filled in; such stretches are listed as gaps;
+ * - vCPU-hours and GiB-hours allocated: the machine's size times its observed hours (its capacity
+ *   stays claimed on the host in every state);
+ * - CPU-hours used: CPU time the guest actually ran.
+ */
+import { ValidationError } from '../errors/registry.js';
+import type { BusStore } from '../schema/bus-store.js';
+import { dayOf } from '../schema/store/telemetry.js';
+import type { UsageRecord } from '../schema/types.js';
+
+const DAY_MS = 86_400_000;
+/** The longest range one report covers. */
+export const MAX_REPORT_DAYS = 400;
+/** Gaps listed per machine at most (the rest are counted). */
+export const MAX_GAPS_PER_MACHINE = 100;
+/** A period observed to within this many seconds of its length counts as fully observed. */
+const OBSERVED_TOLERANCE_S = 1;
+
+export interface UsageTotals {
+  records: number;
+  observedHours: number;
+  unobservedHours: number;
+  machineHoursByState: Record<string, number>;
+  vcpuHours: number;
+  gibHours: number;
+  cpuHoursUsed: number;
+}
+
+export interface UsageGap { from: number; to: number; unobservedHours: number }
+
+export interface MachineUsage {
+  machineId: string;
+  totals: UsageTotals;
+  /** Stretches not (fully) observed, between the machine's first and last record in the range. */
+  gaps: UsageGap[];
+  /** Gaps beyond MAX_GAPS_PER_MACHINE, counted only. */
+  moreGaps: number;
+}
+
+export interface TenantUsage {
+  tenant: string;
+  from: number;
+  to: number;
+  machines: number;
+  totals: UsageTotals;
+  byMachine?: MachineUsage[];
+}
+
+export interface UsageQuery { tenant: string; from: number; to: number; byMachine: boolean }
+
+export function checkRange(from: number, to: number): void {
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0) throw new ValidationError('from and to must be times (ISO 8601 or ms since the epoch)');
+  if (to <= from) throw new ValidationError('to must be after from');
+  if (to - from > MAX_REPORT_DAYS * DAY_MS) throw new ValidationError(`a usage report covers at most ${MAX_REPORT_DAYS} days`);
+}
+
+const hours = (seconds: number) => Math.round((seconds / 3600) * 1e6) / 1e6;
+
+class Totals {
+  records = 0;
+  observed = 0;
+  unobserved = 0;
+  byState = new Map<string, number>();
+  vcpuSeconds = 0;
+  gibSeconds = 0;
+  cpuSeconds = 0;
+
+  add(u: UsageRecord): void {
+    this.records++;
+    const observed = Math.min(u.observedSeconds, u.periodSeconds);
+    this.observed += observed;
+    this.unobserved += u.periodSeconds - observed;
+    for (const [state, s] of Object.entries(u.stateSeconds)) this.byState.set(state, (this.byState.get(state) ?? 0) + s);
+    this.vcpuSeconds += u.vcpus * observed;
+    this.gibSeconds += (u.memoryKiB / 1048576) * observed;
+    this.cpuSeconds += u.cpuSeconds;
+  }
+
+  /** Whole periods with no record at all. */
+  addMissing(seconds: number): void {
+    this.unobserved += seconds;
+  }
+
+  merge(o: Totals): void {
+    this.records += o.records;
+    this.observed += o.observed;
+    this.unobserved += o.unobserved;
+    for (const [k, v] of o.byState) this.byState.set(k, (this.byState.get(k) ?? 0) + v);
+    this.vcpuSeconds += o.vcpuSeconds;
+    this.gibSeconds += o.gibSeconds;
+    this.cpuSeconds += o.cpuSeconds;
+  }
+
+  view(): UsageTotals {
+    return {
+      records: this.records, observedHours: hours(this.observed), unobservedHours: hours(this.unobserved),
+      machineHoursByState: Object.fromEntries([...this.byState].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, hours(v)])),
+      vcpuHours: hours(this.vcpuSeconds), gibHours: hours(this.gibSeconds), cpuHoursUsed: hours(this.cpuSeconds),
+    };
+  }
+}
+
+class MachineAcc {
+  readonly totals = new Totals();
+  /** Unobserved stretches, seconds kept exact until the view. */
+  readonly gaps: { from: number; to: number; seconds: number }[] = [];
+  moreGaps = 0;
+  /** End of the last record seen (records arrive in period order). */
+  lastEnd: number | null = null;
+
+  add(u: UsageRecord): void {
+    const start = u.periodStart;
+    const len = u.periodSeconds * 1000;
+    if (this.lastEnd !== null && start > this.lastEnd) {
+      this.totals.addMissing((start - this.lastEnd) / 1000);
+      this.gap(this.lastEnd, start, (start - this.lastEnd) / 1000);
+    }
+    this.totals.add(u);
+    const unobserved = u.periodSeconds - Math.min(u.observedSeconds, u.periodSeconds);
+    if (unobserved > OBSERVED_TOLERANCE_S) this.gap(start, start + len, unobserved);
+    this.lastEnd = Math.max(this.lastEnd ?? 0, start + len);
+  }
+
+  private gap(from: number, to: number, seconds: number): void {
+    const last = this.gaps.at(-1);
+    if (last && last.to === from) {
+      last.to = to;
+      last.seconds += seconds;
+      return;
+    }
+    if (this.gaps.length >= MAX_GAPS_PER_MACHINE) { this.moreGaps++; return; }
+    this.gaps.push({ from, to, seconds });
+  }
+}
+
+/** Days (YYYY-MM-DD, UTC) whose partitions can hold periods starting in [from, to). */
+export function daysOf(from: number, to: number): string[] {
+  const out: string[] = [];
+  for (let t = Math.floor(from / DAY_MS) * DAY_MS; t < to; t += DAY_MS) out.push(dayOf(t));
+  return out;
+}
+
+export async function tenantUsage(store: BusStore, q: UsageQuery): Promise<TenantUsage> {
+  checkRange(q.from, q.to);
+  const machines = new Map<string, MachineAcc>();
+  for (const day of daysOf(q.from, q.to)) {
+    let pageState: string | null = null;
+    do {
+      const page = await store.telemetry.usagePage(q.tenant, day, { limit: 1000, pageState });
+      for (const u of page.items) {
+        if (u.periodStart < q.from || u.periodStart >= q.to) continue;
+        let m = machines.get(u.machineId);
+        if (!m) { m = new MachineAcc(); machines.set(u.machineId, m); }
+        m.add(u);
+      }
+      pageState = page.pageState;
+    } while (pageState);
+  }
+  const totals = new Totals();
+  for (const m of machines.values()) totals.merge(m.totals);
+  const out: TenantUsage = { tenant: q.tenant, from: q.from, to: q.to, machines: machines.size, totals: totals.view() };
+  if (q.byMachine) {
+    out.byMachine = [...machines].sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([machineId, m]) => ({ machineId, totals: m.totals.view(), gaps: m.gaps.map((g): UsageGap => ({ from: g.from, to: g.to, unobservedHours: hours(g.seconds) })), moreGaps: m.moreGaps }));
+  }
+  return out;
+}
+
+/** Every tenant with usage on a day of the range (usage_tenants), in name order. */
+export async function tenantsWithUsage(store: BusStore, from: number, to: number): Promise<string[]> {
+  checkRange(from, to);
+  const all = new Set<string>();
+  for (const day of daysOf(from, to)) for (const t of await store.telemetry.usageTenants(day)) all.add(t);
+  return [...all].sort();
+}
