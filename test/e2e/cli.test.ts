@@ -173,6 +173,33 @@ describe('the skybus command', function () {
     }
   });
 
+  it('usage: a table, --json and --csv of the same report; bad ranges exit 1 with the reason', () => {
+    const from = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const to = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const json = run('usage', '--from', from, '--to', to, '--by', 'machine', '--json');
+    assert.equal(json.status, 0, json.stderr);
+    const body = JSON.parse(json.stdout) as { reports: { tenant: string; totals: { vcpuHours: number }; byMachine: { machineId: string }[] }[] };
+    assert.ok(Array.isArray(body.reports));
+    const csv = run('usage', '--from', from, '--to', to, '--by', 'machine', '--csv');
+    assert.equal(csv.status, 0, csv.stderr);
+    const lines = csv.stdout.trim().split('\r\n');
+    assert.match(lines[0]!, /^tenant,machine,from,to,records,observed_hours,unobserved_hours,vcpu_hours,gib_hours,cpu_hours_used/);
+    assert.equal(lines.length - 1, body.reports.reduce((n, r) => n + r.byMachine.length + 1, 0), 'a CSV row per machine and per tenant total');
+    const tableOut = run('usage', '--from', from, '--to', to);
+    assert.equal(tableOut.status, 0, tableOut.stderr);
+    assert.match(tableOut.stdout, new RegExp(`${body.reports.length} tenant\\(s\\)`));
+    for (const [args, message] of [
+      [['--from', to, '--to', from], /400: to must be after from/],
+      [['--from', 'last tuesday', '--to', to], /400: from must be ISO 8601/],
+      [['--from', from, '--to', to, '--json', '--csv'], /give --json or --csv, not both/],
+    ] as [string[], RegExp][]) {
+      const r = run('usage', ...args);
+      assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
+
   it('schema migrate is idempotent and host list shows the test host up', () => {
     const migrated = run('schema', 'migrate');
     assert.equal(migrated.status, 0, migrated.stderr);
