@@ -15,6 +15,7 @@
 import { ValidationError } from '../errors/registry.js';
 import type { BusStore } from '../schema/bus-store.js';
 import { dayOf } from '../schema/store/telemetry.js';
+import type { DailyGap, DailyUsage } from '../schema/store/usage-daily.js';
 import type { UsageRecord } from '../schema/types.js';
 
 const DAY_MS = 86_400_000;
@@ -55,7 +56,19 @@ export interface TenantUsage {
   byMachine?: MachineUsage[];
 }
 
-export interface UsageQuery { tenant: string; from: number; to: number; byMachine: boolean }
+export interface UsageQuery {
+  tenant: string;
+  from: number;
+  to: number;
+  byMachine: boolean;
+  /** Read (and write, when missing) the daily rollups of whole, settled days (default true). */
+  rollups?: boolean;
+  /** Now, for which days are settled (tests). */
+  now?: number;
+}
+
+/** A day's records are final this long after it ends (agents write a period's last sample just after it). */
+export const ROLLUP_GRACE_MS = 3_600_000;
 
 export function checkRange(from: number, to: number): void {
   if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0) throw new ValidationError('from and to must be times (ISO 8601 or ms since the epoch)');
@@ -85,6 +98,17 @@ class Totals {
     this.cpuSeconds += u.cpuSeconds;
   }
 
+  /** A machine's day from its rollup (schema/store/usage-daily.ts). */
+  addDay(d: DailyUsage): void {
+    this.records += d.records;
+    this.observed += d.observedSeconds;
+    this.unobserved += d.unobservedSeconds;
+    for (const [state, v] of Object.entries(d.stateSeconds)) this.byState.set(state, (this.byState.get(state) ?? 0) + v);
+    this.vcpuSeconds += d.vcpuSeconds;
+    this.gibSeconds += d.gibSeconds;
+    this.cpuSeconds += d.cpuSeconds;
+  }
+
   /** Whole periods with no record at all. */
   addMissing(seconds: number): void {
     this.unobserved += seconds;
@@ -112,22 +136,38 @@ class Totals {
 class MachineAcc {
   readonly totals = new Totals();
   /** Unobserved stretches, seconds kept exact until the view. */
-  readonly gaps: { from: number; to: number; seconds: number }[] = [];
+  readonly gaps: DailyGap[] = [];
   moreGaps = 0;
+  firstStart: number | null = null;
   /** End of the last record seen (records arrive in period order). */
   lastEnd: number | null = null;
 
   add(u: UsageRecord): void {
     const start = u.periodStart;
     const len = u.periodSeconds * 1000;
-    if (this.lastEnd !== null && start > this.lastEnd) {
-      this.totals.addMissing((start - this.lastEnd) / 1000);
-      this.gap(this.lastEnd, start, (start - this.lastEnd) / 1000);
-    }
+    this.missingUntil(start);
     this.totals.add(u);
     const unobserved = u.periodSeconds - Math.min(u.observedSeconds, u.periodSeconds);
     if (unobserved > OBSERVED_TOLERANCE_S) this.gap(start, start + len, unobserved);
+    this.firstStart ??= start;
     this.lastEnd = Math.max(this.lastEnd ?? 0, start + len);
+  }
+
+  /** A whole day of this machine from its rollup, in day order with the records. */
+  addDay(d: DailyUsage): void {
+    this.missingUntil(d.firstStart);
+    this.totals.addDay(d);
+    for (const g of d.gaps) this.gap(g.from, g.to, g.seconds);
+    this.moreGaps += d.moreGaps;
+    this.firstStart ??= d.firstStart;
+    this.lastEnd = Math.max(this.lastEnd ?? 0, d.lastEnd);
+  }
+
+  /** Periods between the last record and one starting at `start` had no record: unobserved. */
+  private missingUntil(start: number): void {
+    if (this.lastEnd === null || start <= this.lastEnd) return;
+    this.totals.addMissing((start - this.lastEnd) / 1000);
+    this.gap(this.lastEnd, start, (start - this.lastEnd) / 1000);
   }
 
   private gap(from: number, to: number, seconds: number): void {
@@ -140,6 +180,16 @@ class MachineAcc {
     if (this.gaps.length >= MAX_GAPS_PER_MACHINE) { this.moreGaps++; return; }
     this.gaps.push({ from, to, seconds });
   }
+
+  /** This accumulator as one day's rollup row (it was fed one day's records only). */
+  daily(machineId: string): DailyUsage {
+    const t = this.totals;
+    return {
+      machineId, records: t.records, firstStart: this.firstStart ?? 0, lastEnd: this.lastEnd ?? 0, observedSeconds: t.observed, unobservedSeconds: t.unobserved,
+      stateSeconds: Object.fromEntries(t.byState), vcpuSeconds: t.vcpuSeconds, gibSeconds: t.gibSeconds, cpuSeconds: t.cpuSeconds,
+      gaps: this.gaps.map((g) => ({ ...g })), moreGaps: this.moreGaps,
+    };
+  }
 }
 
 /** Days (YYYY-MM-DD, UTC) whose partitions can hold periods starting in [from, to). */
@@ -149,21 +199,53 @@ export function daysOf(from: number, to: number): string[] {
   return out;
 }
 
+async function forEachRecord(store: BusStore, tenant: string, day: string, fn: (u: UsageRecord) => void): Promise<void> {
+  let pageState: string | null = null;
+  do {
+    const page = await store.telemetry.usagePage(tenant, day, { limit: 1000, pageState });
+    for (const u of page.items) fn(u);
+    pageState = page.pageState;
+  } while (pageState);
+}
+
+/**
+ * A settled day of a tenant as rollup rows: read, or computed from the day's records and written
+ * (rows, then the completion row) for the next report.
+ */
+async function dailyRollup(store: BusStore, tenant: string, day: string): Promise<DailyUsage[]> {
+  const stored = await store.usageDaily.get(tenant, day);
+  if (stored) return stored;
+  const accs = new Map<string, MachineAcc>();
+  await forEachRecord(store, tenant, day, (u) => {
+    let m = accs.get(u.machineId);
+    if (!m) { m = new MachineAcc(); accs.set(u.machineId, m); }
+    m.add(u);
+  });
+  const rows = [...accs].map(([id, m]) => m.daily(id));
+  await store.usageDaily.put(tenant, day, rows);
+  return rows;
+}
+
 export async function tenantUsage(store: BusStore, q: UsageQuery): Promise<TenantUsage> {
   checkRange(q.from, q.to);
+  const now = q.now ?? Date.now();
   const machines = new Map<string, MachineAcc>();
+  const accOf = (id: string) => {
+    let m = machines.get(id);
+    if (!m) { m = new MachineAcc(); machines.set(id, m); }
+    return m;
+  };
   for (const day of daysOf(q.from, q.to)) {
-    let pageState: string | null = null;
-    do {
-      const page = await store.telemetry.usagePage(q.tenant, day, { limit: 1000, pageState });
-      for (const u of page.items) {
-        if (u.periodStart < q.from || u.periodStart >= q.to) continue;
-        let m = machines.get(u.machineId);
-        if (!m) { m = new MachineAcc(); machines.set(u.machineId, m); }
-        m.add(u);
-      }
-      pageState = page.pageState;
-    } while (pageState);
+    const dayStart = Date.parse(`${day}T00:00:00Z`);
+    const whole = dayStart >= q.from && dayStart + DAY_MS <= q.to;
+    if (whole && q.rollups !== false && dayStart + DAY_MS + ROLLUP_GRACE_MS <= now) {
+      // Machines of a day come in id order, days in order: each machine's days stay in order.
+      for (const d of await dailyRollup(store, q.tenant, day)) accOf(d.machineId).addDay(d);
+      continue;
+    }
+    await forEachRecord(store, q.tenant, day, (u) => {
+      if (u.periodStart >= q.from && u.periodStart < q.to) accOf(u.machineId).add(u);
+    });
   }
   const totals = new Totals();
   for (const m of machines.values()) totals.merge(m.totals);

@@ -12,6 +12,7 @@ import { LoginAttemptStore } from './store/login-attempts.js';
 import { RateUsageStore } from './store/rate-usage.js';
 import { MachineStore } from './store/machines.js';
 import { MonitoringStore } from './store/monitoring.js';
+import { UsageDailyStore } from './store/usage-daily.js';
 import { NetworkStore } from './store/networks.js';
 import { PlacementPolicyStore } from './store/placement-policies.js';
 import { QuotaStore } from './store/quotas.js';
@@ -26,6 +27,7 @@ export class BusStore {
   readonly jobs: JobStore;
   readonly telemetry: TelemetryStore;
   readonly monitoring: MonitoringStore;
+  readonly usageDaily: UsageDailyStore;
   readonly accounts: AccountStore;
   readonly catalog: CatalogStore;
   readonly services: ServiceStore;
@@ -43,6 +45,7 @@ export class BusStore {
     this.jobs = new JobStore(driver);
     this.telemetry = new TelemetryStore(driver);
     this.monitoring = new MonitoringStore(driver);
+    this.usageDaily = new UsageDailyStore(driver);
     this.accounts = new AccountStore(driver);
     this.catalog = new CatalogStore(driver);
     this.services = new ServiceStore(driver);

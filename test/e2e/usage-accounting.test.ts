@@ -86,6 +86,21 @@ function accountingSuite(makeFixture: () => Promise<StoreFixture>) {
     assert.deepEqual(mine!.gaps, [{ from: t0 + 300_000, to: t0 + 600_000, unobservedHours: hours(80) }], 'the agent\'s absence is one gap');
     // The tenants index lists the tenant for that day.
     assert.ok((await fx.store.telemetry.usageTenants(day)).includes('acct'));
+
+    // Once the day is over (and its grace), a report over the whole day reads its daily rollup,
+    // written by the first such report: the same figures as from the records.
+    const dayStart = Date.parse(`${day}T00:00:00Z`);
+    const whole = { tenant: 'acct', from: dayStart, to: dayStart + 86_400_000, byMachine: true, now: dayStart + 2 * 86_400_000 };
+    assert.equal(await fx.store.usageDaily.get('acct', day), null, 'no rollup before a report asks for the settled day');
+    const fromRecords = await tenantUsage(fx.store, { ...whole, rollups: false });
+    const first = await tenantUsage(fx.store, whole);
+    assert.deepEqual(first, fromRecords);
+    const rolled = (await fx.store.usageDaily.get('acct', day))!;
+    assert.deepEqual(rolled.map((d) => [d.machineId, d.records]), [[m.id, fromRecords.totals.records]]);
+    // The next report reads the rollup, not the records: a record changed behind its back does not show.
+    await fx.store.telemetry.putUsage({ ...records[0]!, cpuSeconds: records[0]!.cpuSeconds + 3600 });
+    assert.deepEqual(await tenantUsage(fx.store, whole), first);
+    assert.notDeepEqual(await tenantUsage(fx.store, { ...whole, rollups: false }), first);
   });
 }
 
