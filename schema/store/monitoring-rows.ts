@@ -24,6 +24,7 @@ function count(v: unknown, what: string): number {
 }
 
 function checkMachine(m: MachineSample): void {
+  if (typeof m !== 'object' || m === null) throw new ValidationError('a machine sample must be an object');
   if (typeof m.machineId !== 'string' || m.machineId === '' || m.machineId.length > 128) throw new ValidationError('a machine sample needs its machine id');
   if (typeof m.state !== 'string' || m.state === '') throw new ValidationError('a machine sample needs a state');
   count(m.vcpus, 'vcpus');
@@ -40,6 +41,8 @@ export function checkSample(s: HostSample): void {
   if (s.guestCpuUsed !== null) finite(s.guestCpuUsed, 'guestCpuUsed');
   count(s.guestMemoryKiB, 'guestMemoryKiB');
   if (s.load1 !== null) finite(s.load1, 'load1');
+  if (typeof s.domains !== 'object' || s.domains === null || Array.isArray(s.domains)) throw new ValidationError('a sample needs its domain counts by state');
+  if (!Array.isArray(s.machines)) throw new ValidationError('a sample needs its machines (a list)');
   for (const [state, n] of Object.entries(s.domains)) count(n, `domains.${state}`);
   const ids = new Set<string>();
   for (const m of s.machines) {

@@ -16,6 +16,7 @@ import { capturedImageContract } from './captured-image-contract.js';
 import { eventsByResourceContract } from './events-by-resource-contract.js';
 import { rateUsageContract } from './rate-usage-contract.js';
 import { loginAttemptsContract } from './login-attempts-contract.js';
+import { monitoringContract } from './monitoring-contract.js';
 import { networksContract } from './networks-contract.js';
 import { quotaContract } from './quota-contract.js';
 import { volumesContract } from './volumes-contract.js';
@@ -454,4 +455,5 @@ export function storeContract(makeFixture: () => Promise<StoreFixture>): void {
   describe('captured images', () => capturedImageContract(() => fx));
   describe('volumes', () => volumesContract(() => fx));
   describe('placement bindings', () => bindingsContract(() => fx));
+  describe('host monitoring', () => monitoringContract(() => fx));
 }
