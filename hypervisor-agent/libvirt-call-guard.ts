@@ -23,6 +23,8 @@ export interface OutstandingCall {
   since: number;
   /** Settles (never rejects) once the call has returned and is no longer outstanding. */
   done?: Promise<void>;
+  /** Set when a wait of the full timeout ended without an answer: hung from then on, whatever the wall clock says. */
+  hung?: boolean;
 }
 
 /** The call did not return within the timeout (it may still return later). */
@@ -58,18 +60,22 @@ export class LibvirtCallGuard {
    */
   async waitFor(key: string, budgetMs: number): Promise<boolean> {
     const o = this.outstanding.get(key);
-    if (!o?.done) return false;
-    const wait = Math.max(0, Math.min(budgetMs, this.timeoutMs - (Date.now() - o.since)));
+    if (!o?.done || o.hung) return false;
+    const rest = Math.max(0, this.timeoutMs - (Date.now() - o.since));
+    const wait = Math.min(budgetMs, rest);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), wait); });
     const r = await Promise.race([o.done.then(() => 'done' as const), timedOut]);
     clearTimeout(timer);
+    if (r === 'timeout' && wait >= rest) o.hung = true; // waited out the rest of its timeout
     return r === 'done';
   }
 
   /** An outstanding call has been running for the whole timeout (or longer). */
   isHung(o: OutstandingCall): boolean {
-    return Date.now() - o.since >= this.timeoutMs;
+    // A timer may fire a millisecond before Date.now() shows the full timeout: the flag set when the
+    // full wait ended decides, the clock only for waits that were cut short.
+    return o.hung === true || Date.now() - o.since >= this.timeoutMs;
   }
 
   hungMessage(o: OutstandingCall): string {
@@ -104,6 +110,7 @@ export class LibvirtCallGuard {
       (e) => this.log.warn({ key, call: o.call, action, tookMs: Date.now() - o.since, err: errorText(e) }, 'a libvirt call the agent stopped waiting for has failed'),
     ).finally(() => { if (this.outstanding.get(key) === o) this.outstanding.delete(key); });
     if (wait >= this.timeoutMs || this.isHung(o)) {
+      o.hung = true;
       this.log.warn({ key, call: o.call, action, timeoutMs: this.timeoutMs }, 'libvirt call did not return in time');
       throw new LibvirtCallHung(this.hungMessage(o));
     }
