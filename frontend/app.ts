@@ -22,6 +22,7 @@ import { principalOf } from './auth/authenticator.js';
 import { newId } from '../schema/ids.js';
 import { auditRoutes } from './routes/audit.js';
 import { hostRoutes } from './routes/hosts.js';
+import { FleetGauges } from './fleet-gauges.js';
 import { hostMetricsRoutes } from './routes/host-metrics.js';
 import { machineMetricsRoutes } from './routes/machine-metrics.js';
 import { placementPolicyRoutes } from './routes/placement-policy.js';
@@ -75,6 +76,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
     next();
   });
   app.use(auditTrail(deps.store, deps.config.auditTtlDays * 86_400, log.child({ module: 'audit' })));
+  new FleetGauges(deps.store, deps.config.hostLiveness, deps.config.fleetGaugesMinIntervalMs).register(deps.metrics.registry);
   app.use(opsRoutes(rd, deps.metrics, deps.auth));
 
   const api = express.Router();
