@@ -66,6 +66,12 @@ describe('frontend API: monitoring (latest samples, metrics ranges, hosts, fleet
     // A null rate stays null (nothing invented).
     await h.store.monitoring.putLatest(sample('h1', Date.now(), [entry(m.id, null)]));
     assert.equal((await as(h.app, 'alice', 'get', `/api/machines/${m.id}`).expect(200)).body.latestSample.cpuUsed, null);
+    // XML carries it too (a null rate as an absent element, as CIMI XML does for nulls).
+    const xml = await as(h.app, 'alice', 'get', `/api/machines/${m.id}`).set('Accept', 'application/xml').expect(200);
+    assert.match(xml.text, /<latestSample>[\s\S]*<state>running<\/state>[\s\S]*<\/latestSample>/);
+    await h.store.monitoring.putSample(sample('h1', Date.now(), [entry(m.id, null)]));
+    const xmlRange = await as(h.app, 'alice', 'get', `/api/machines/${m.id}/metrics`).set('Accept', 'application/xml').expect(200);
+    assert.match(xmlRange.text, /<MachineMetrics[^>]*>/);
   });
 
   it('a fresh sample of a host that is down is stale all the same (the host health wins)', async () => {
