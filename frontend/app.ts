@@ -22,6 +22,9 @@ import { principalOf } from './auth/authenticator.js';
 import { newId } from '../schema/ids.js';
 import { auditRoutes } from './routes/audit.js';
 import { hostRoutes } from './routes/hosts.js';
+import { FleetGauges } from './fleet-gauges.js';
+import { hostMetricsRoutes } from './routes/host-metrics.js';
+import { machineMetricsRoutes } from './routes/machine-metrics.js';
 import { placementPolicyRoutes } from './routes/placement-policy.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -73,6 +76,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
     next();
   });
   app.use(auditTrail(deps.store, deps.config.auditTtlDays * 86_400, log.child({ module: 'audit' })));
+  new FleetGauges(deps.store, deps.config.hostLiveness, deps.config.fleetGaugesMinIntervalMs).register(deps.metrics.registry);
   app.use(opsRoutes(rd, deps.metrics, deps.auth));
 
   const api = express.Router();
@@ -96,6 +100,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(eventLogRoutes(rd, API_PREFIX)); // before /machines/:id/:action (POST only, 405 for GET)
   api.use(machineSubCollectionRoutes(rd, API_PREFIX)); // likewise
   api.use(machineVolumeRoutes(rd, API_PREFIX)); // volumes (docs/volumes.md): before /machines/:id/:action too
+  api.use(machineMetricsRoutes(rd, API_PREFIX)); // likewise
   api.use(machineRoutes(rd, API_PREFIX));
   api.use(volumeRoutes(rd, API_PREFIX));
   api.use(volumeCatalogRoutes(rd, API_PREFIX));
@@ -108,6 +113,7 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(quotaRoutes(rd, API_PREFIX));
   api.use(usageRoutes(rd, API_PREFIX));
   api.use(auditRoutes(rd, API_PREFIX));
+  api.use(hostMetricsRoutes(rd, API_PREFIX));
   api.use(hostRoutes(rd, API_PREFIX));
   api.use(placementPolicyRoutes(rd, API_PREFIX));
   api.use(resourceMetadataRoutes(rd, API_PREFIX));

@@ -22,6 +22,8 @@ export interface FrontendConfig {
   maxScan: number;
   /** Who may read /metrics: 'admin' (credentials of an admin, as for the API) or 'public'. */
   metricsAccess: 'admin' | 'public';
+  /** The fleet gauges on /metrics (fleet-gauges.ts) are read from the bus at most once per this many ms. */
+  fleetGaugesMinIntervalMs: number;
   /** Password checks (scrypt) running at once, on the frontend's own worker threads. */
   passwordWorkers: number;
   /** Password checks waiting for a worker; beyond this a login is refused at once with 503 + Retry-After. */
@@ -59,6 +61,7 @@ export const FRONTEND_DEFAULTS: FrontendConfig = {
   countLimit: 1000,
   maxScan: 20_000,
   metricsAccess: 'admin',
+  fleetGaugesMinIntervalMs: 15_000,
   passwordWorkers: 1,
   passwordQueue: 32,
   auditTtlDays: 90,
@@ -98,6 +101,7 @@ export function frontendConfig(input: Partial<FrontendConfig> = {}): FrontendCon
   positiveInt(c.maxScan, 'maxScan', 10_000_000);
   if (c.maxScan < c.maxOrderedWindow) throw new ConfigError('maxScan must be at least maxOrderedWindow');
   if (c.metricsAccess !== 'admin' && c.metricsAccess !== 'public') throw new ConfigError(`metricsAccess must be 'admin' or 'public', got ${String(c.metricsAccess)}`);
+  positiveInt(c.fleetGaugesMinIntervalMs, 'fleetGaugesMinIntervalMs', 3_600_000);
   positiveInt(c.passwordWorkers, 'passwordWorkers', 64);
   positiveInt(c.passwordQueue, 'passwordQueue', 100_000);
   c.machineLimits = machineLimits(c.machineLimits);
@@ -156,7 +160,7 @@ function envBool(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
 
 /**
  * The same, read from SKYBUS_FRONTEND_* variables: HOST, PORT, PUBLIC_URL, BODY_LIMIT, PAGE_SIZE,
- * MAX_PAGE_SIZE, COUNT_LIMIT, MAX_SCAN, METRICS_ACCESS, PASSWORD_WORKERS, PASSWORD_QUEUE, AUDIT_TTL_DAYS,
+ * MAX_PAGE_SIZE, COUNT_LIMIT, MAX_SCAN, METRICS_ACCESS, FLEET_GAUGES_MIN_INTERVAL_MS, PASSWORD_WORKERS, PASSWORD_QUEUE, AUDIT_TTL_DAYS,
  * the rate limits RATE_WINDOW_S, RATE_PER_TENANT, RATE_PER_CLIENT (0: no limit), and the
  * machine limits MAX_CPU, MAX_MEMORY_KIB, MAX_DISKS, MAX_DISK_KIB, DISK_FORMATS, TENANT_INLINE_CONFIG.
  */
@@ -166,6 +170,7 @@ export function frontendConfigFromEnv(env: NodeJS.ProcessEnv = process.env, over
     countLimit: envInt(env, 'SKYBUS_FRONTEND_COUNT_LIMIT'),
     maxScan: envInt(env, 'SKYBUS_FRONTEND_MAX_SCAN'),
     metricsAccess: access as FrontendConfig['metricsAccess'] | undefined,
+    fleetGaugesMinIntervalMs: envInt(env, 'SKYBUS_FRONTEND_FLEET_GAUGES_MIN_INTERVAL_MS'),
     passwordWorkers: envInt(env, 'SKYBUS_FRONTEND_PASSWORD_WORKERS'),
     passwordQueue: envInt(env, 'SKYBUS_FRONTEND_PASSWORD_QUEUE'),
     auditTtlDays: envInt(env, 'SKYBUS_FRONTEND_AUDIT_TTL_DAYS'),

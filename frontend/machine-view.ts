@@ -77,7 +77,12 @@ export function tenantPlacementSummary(m: Machine): string | null {
 }
 
 /** What the host's health adds to the view (machine-host-effect.ts; apply it to the machine first). */
-export interface HostNote { hostHealth: string | null; note: string | null }
+export interface HostNote {
+  hostHealth: string | null;
+  note: string | null;
+  /** The machine's entry in its host's latest monitoring sample (latest-sample-view.ts); absent: none. */
+  latestSample?: Record<string, unknown> | null;
+}
 
 export function machineView(m: Machine, base: string, who: Principal, host: HostNote = { hostHealth: null, note: null }): Record<string, unknown> {
   const id = memberUrl(base, 'machines', m.id);
@@ -109,6 +114,8 @@ export function machineView(m: Machine, base: string, who: Principal, host: Host
     highlyAvailable: m.spec.highlyAvailable === true,
   };
   if (host.hostHealth) view.hostHealth = host.hostHealth;
+  if (host.latestSample) view.latestSample = host.latestSample;
+  view.metrics = { href: `${id}/metrics` };
   if (m.spec.affinity) view.affinity = { ...m.spec.affinity };
   if (m.spec.image) view.imageLocation = m.spec.image.location;
   const error = m.status.error ?? placementDeadlineError(m);

@@ -34,6 +34,7 @@ export const EXTENSION_ATTRIBUTES: Readonly<Record<string, readonly ExtensionAtt
     a('desiredState', 'string', true), a('generation', 'integer', true), a('observedGeneration', 'integer', true),
     a('requirements', 'map', true), a('imageLocation', 'string'), a('error', 'string'), a('placementReason', 'string'),
     a('statusMessage', 'string'), a('hostId', 'string', false, true), a('highlyAvailable', 'boolean', true), a('hostHealth', 'string'), a('affinity', 'structure'),
+    a('latestSample', 'structure'), a('metrics', 'ref'),
   ],
   MachineDisk: [a('format', 'string', true)],
   MachineVolume: [],
@@ -55,7 +56,11 @@ export const EXTENSION_ATTRIBUTES: Readonly<Record<string, readonly ExtensionAtt
     a('state', 'string', true), a('health', 'string', true), a('arch', 'string', true), a('libvirtUri', 'string', true), a('labels', 'map', true),
     a('cpu', 'integer', true), a('memory', 'integer', true), a('usedCpu', 'integer', true), a('usedMemory', 'integer', true), a('machines', 'integer', true),
     a('generation', 'integer', true), a('lastSeen', 'dateTime'), a('fenceAfterMs', 'integer'), a('fencedAt', 'dateTime'), a('haRestartAt', 'dateTime'),
+    a('leaseHolder', 'string'), a('lastHeartbeat', 'dateTime'), a('agentVersion', 'string'), a('latestSample', 'structure'), a('metrics', 'ref'),
   ],
+  // docs/monitoring-api.md: a time range of samples (or hourly rollups) of one machine or host.
+  MachineMetrics: [a('machine', 'ref', true), a('from', 'dateTime', true), a('to', 'dateTime', true), a('resolution', 'string', true), a('count', 'integer', true), a('samples', 'array', true), a('next', 'ref')],
+  HostMetrics: [a('host', 'ref', true), a('from', 'dateTime', true), a('to', 'dateTime', true), a('resolution', 'string', true), a('count', 'integer', true), a('samples', 'array', true), a('next', 'ref')],
   ApiKey: [a('state', 'string', true), a('prefix', 'string', true), a('expires', 'dateTime'), a('revoked', 'dateTime'), a('secret', 'string')],
 };
 
@@ -63,14 +68,14 @@ function capability(type: string, name: string, description: string, value: stri
   return { name, uri: `${CIMI_BASE}capability/${type}/${name}`, description, value };
 }
 
-const SKYBUS_TYPES = new Set(['ApiKey', 'AuditEvent', 'Quota', 'Host']);
+const SKYBUS_TYPES = new Set(['ApiKey', 'AuditEvent', 'Quota', 'Host', 'MachineMetrics', 'HostMetrics']);
 
-/** Every type Skybus serves: the members of its collections, the machine sub-collections' members, EventLog, Quota. */
+/** Every type Skybus serves: the members of its collections, the machine sub-collections' members, EventLog, Quota, the metrics ranges. */
 function servedTypes(): TypeEntry[] {
   const names = [
     ...Object.values(COLLECTIONS).map((c) => c.member as string).filter((t) => t !== 'ResourceMetadata'),
     ...MACHINE_SUB_COLLECTIONS.map((s) => s.memberType),
-    'EventLog', 'Quota',
+    'EventLog', 'Quota', 'MachineMetrics', 'HostMetrics',
   ];
   return names.map((type) => ({
     type,

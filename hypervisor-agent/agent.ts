@@ -99,7 +99,7 @@ export class HypervisorAgent {
       calls: this.calls, waitBudgetMs: () => this.lease.safeRemainingMs(),
     });
     this.monitor = new HostMonitor({
-      store: this.store, config: this.config, host: this.host, calls: this.calls, log: this.log, now: this.now,
+      store: this.store, config: this.config, host: this.host, calls: this.calls, log: this.log, now: this.now, metrics: this.metrics,
       mayWrite: () => this.lease.held && !this.fencing.fenced, ...deps.monitor,
     });
     this.volumes = new VolumeSync({ store: this.store, config: this.config, domainType: this.host.domainType, log: this.log, now: this.now, events });

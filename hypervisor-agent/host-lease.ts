@@ -9,6 +9,7 @@ import type { BusStore } from '../schema/bus-store.js';
 import type { AgentConfig } from './config.js';
 import { errorText } from './error-text.js';
 import type { LibvirtHost } from './libvirt-host.js';
+import { skybusVersion } from '../observability/skybus-version.js';
 
 export interface LeaseRenewal {
   /** This process holds the lease now. */
@@ -131,7 +132,7 @@ export class HostLease {
     this.lastAnnounceAt = now;
     await this.store.services.announce({
       role: 'agent', instanceId: this.holder, address: this.config.hostId, started: this.startedAt, lastSeen: now,
-      info: { hostId: this.config.hostId, libvirtUri: this.config.libvirtUri, domainType: this.host.domainType, pid: process.pid },
+      info: { hostId: this.config.hostId, libvirtUri: this.config.libvirtUri, domainType: this.host.domainType, pid: process.pid, version: skybusVersion() },
     }, Math.max(this.config.leaseTtlSeconds * 2, 5)).catch((e) => this.log.warn({ err: errorText(e) }, 'service announce failed'));
   }
 

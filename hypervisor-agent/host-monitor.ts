@@ -12,6 +12,7 @@
  * sample at all: nothing is made up for an interval that was not observed.
  */
 import type { Logger } from '../observability/logger.js';
+import type { SkybusMetrics } from '../observability/metrics.js';
 import type { BusStore } from '../schema/bus-store.js';
 import { hourOf, SAMPLE_TTL_SECONDS } from '../schema/store/monitoring.js';
 import type { HostSample } from '../schema/types.js';
@@ -42,6 +43,8 @@ export interface HostMonitorDeps {
   loadAverage?: () => number | null;
   /** Shorter TTLs (tests). */
   ttl?: { samplesSeconds?: number; rollupsSeconds?: number };
+  /** Interval durations and bus write latencies (skybus_agent_sample_seconds, skybus_bus_write_seconds). */
+  metrics?: SkybusMetrics;
 }
 
 export interface MonitorTick {
@@ -106,6 +109,27 @@ export class HostMonitor {
   }
 
   private async interval(): Promise<MonitorTick> {
+    const t0 = process.hrtime.bigint();
+    try {
+      return await this.sampleAndWrite();
+    } finally {
+      this.deps.metrics?.agentSampleSeconds.observe({ host: this.deps.config.hostId }, Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+  }
+
+  /** One bus write, timed by table and outcome. */
+  private async timedWrite(table: 'host_samples' | 'host_latest' | 'host_rollups', write: () => Promise<void>): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    let outcome = 'error';
+    try {
+      await write();
+      outcome = 'ok';
+    } finally {
+      this.deps.metrics?.busWriteSeconds.observe({ table, outcome }, Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+  }
+
+  private async sampleAndWrite(): Promise<MonitorTick> {
     const out: MonitorTick = { samplesWritten: 0, latestWritten: false, backlog: this.backlog.length, rollupsWritten: [] };
     if (!this.deps.mayWrite()) { out.skipped = 'not-lease-holder'; return out; }
     const ts = this.deps.now();
@@ -142,7 +166,7 @@ export class HostMonitor {
 
   private async sendLatest(s: HostSample): Promise<boolean> {
     try {
-      await this.deps.store.monitoring.putLatest(s, { ttlSeconds: this.deps.ttl?.samplesSeconds });
+      await this.timedWrite('host_latest', () => this.deps.store.monitoring.putLatest(s, { ttlSeconds: this.deps.ttl?.samplesSeconds }));
       return true;
     } catch (e) {
       this.log.warn({ err: errorText(e) }, 'latest sample not written; the next interval writes a newer one');
@@ -161,7 +185,7 @@ export class HostMonitor {
     while (this.backlog.length > 0) {
       const next = this.backlog[0]!;
       try {
-        await this.deps.store.monitoring.putSample(next, { ttlSeconds: this.deps.ttl?.samplesSeconds });
+        await this.timedWrite('host_samples', () => this.deps.store.monitoring.putSample(next, { ttlSeconds: this.deps.ttl?.samplesSeconds }));
       } catch (e) {
         this.log.warn({ err: errorText(e), waiting: this.backlog.length }, 'sample not written; sent again next interval');
         break;
@@ -185,7 +209,7 @@ export class HostMonitor {
       try {
         const rollup = rollupHour(this.deps.config.hostId, hour, await this.deps.store.monitoring.hourSamples(this.deps.config.hostId, hour));
         if (rollup) {
-          await this.deps.store.monitoring.putRollup(rollup, { ttlSeconds: this.deps.ttl?.rollupsSeconds });
+          await this.timedWrite('host_rollups', () => this.deps.store.monitoring.putRollup(rollup, { ttlSeconds: this.deps.ttl?.rollupsSeconds }));
           done.push(hour);
         }
         this.rollupsDue.delete(hour);

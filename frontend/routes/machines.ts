@@ -28,6 +28,8 @@ import { expandMachineView } from '../machine-sub-collections.js';
 import { MACHINE_ACTIONS, machineView, type MachineAction } from '../machine-view.js';
 import { captureMachine } from '../machine-capture.js';
 import { applyHostCondition } from '../machine-host-effect.js';
+import { HostLatestReads } from '../host-latest-reads.js';
+import { machineLatestSample } from '../latest-sample-view.js';
 import { commonFields } from '../catalog-bodies.js';
 import type { Body } from '../body-fields.js';
 import type { Principal } from '../auth/authenticator.js';
@@ -40,7 +42,7 @@ const STORE_PAGE = 200;
 
 /** A Machine's attributes an edit cannot change: dropped whatever their value, or when unchanged. */
 const MACHINE_EDIT = {
-  volatile: ['created', 'updated', 'state', 'generation', 'observedGeneration', 'statusMessage', 'error', 'placementReason', 'hostId', 'hostHealth', 'operations',
+  volatile: ['created', 'updated', 'state', 'generation', 'observedGeneration', 'statusMessage', 'error', 'placementReason', 'hostId', 'hostHealth', 'latestSample', 'metrics', 'operations',
     'eventLog', 'disks', 'volumes', 'networkInterfaces'],
   fixed: ['cpu', 'memory', 'cpuArch', 'imageLocation', 'requirements', 'desiredState', 'highlyAvailable', 'affinity'],
 } as const;
@@ -89,10 +91,14 @@ async function captureByAction(deps: RouteDeps, req: Request, res: Response, who
 export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
   const { store, config, hostConditions } = deps;
   const r = Router();
-  // The machine as its host's health shows it (machine-host-effect.ts), then its view.
-  const view = async (m: Machine, base: string, who: Principal) => {
-    const e = applyHostCondition(m, m.hostId ? await hostConditions.of(m.hostId) : null, Date.now());
-    return { machine: e.machine, body: machineView(e.machine, base, who, e) };
+  // The machine as its host's health shows it (machine-host-effect.ts), with its entry of the host's
+  // latest sample (one host_latest read per distinct host and request: host-latest-reads.ts), then its view.
+  const view = async (m: Machine, base: string, who: Principal, latest: HostLatestReads) => {
+    const [condition, sample] = m.hostId ? await Promise.all([hostConditions.of(m.hostId), latest.of(m.hostId)]) : [null, null];
+    const now = Date.now();
+    const e = applyHostCondition(m, condition, now);
+    const latestSample = machineLatestSample(sample, m.id, e.hostHealth, now);
+    return { machine: e.machine, body: machineView(e.machine, base, who, { ...e, latestSample }) };
   };
   const bounds = { limits: config.machineLimits, fleet: new FleetBounds(store) };
 
@@ -102,8 +108,9 @@ export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
       const base = baseUrl(req, config);
       const q = parseCollectionQuery(req, config);
       const pages = storePages((pageState) => store.machines.listByTenant(who.tenant, { limit: STORE_PAGE, pageState }));
+      const latest = new HostLatestReads(store);
       const result = await runCollectionQuery(pages, q, async (m) => {
-        const v = await view(m, base, who);
+        const v = await view(m, base, who, latest);
         return expandMachineView(req, config, v.body, { store, machine: v.machine, base, who });
       });
       const id = collectionUrl(base, 'machines');
@@ -131,7 +138,7 @@ export function machineRoutes(deps: RouteDeps, mountedAt: string): Router {
       const who = principalOf(res);
       const m = await loadMachine(store, req.params.id as string, who);
       const base = baseUrl(req, config);
-      const v = await view(m, base, who);
+      const v = await view(m, base, who, new HostLatestReads(store));
       sendCimi(req, res, 200, await expandMachineView(req, config, v.body, { store, machine: v.machine, base, who }));
     },
     put: async (req, res) => {

@@ -1,6 +1,7 @@
 /**
  * Operational endpoints: /healthz (can the bus be read? unauthenticated, says nothing else) and
- * /metrics (Prometheus). /metrics shows fleet-wide figures (domains per host, process versions), so
+ * /metrics (Prometheus). /metrics shows fleet-wide figures (domains per host, process versions, the
+ * fleet gauges of fleet-gauges.ts: hosts by health and state, machines by sampled state), so
  * by default it needs an admin's credentials, as the API does (Prometheus sends them with
  * `basic_auth` or `authorization` in its scrape config); metricsAccess 'public' opens it, for a
  * frontend that listens on a private address only.

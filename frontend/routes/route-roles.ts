@@ -25,6 +25,8 @@ export const ROUTE_ROLES: Readonly<Record<string, Readonly<Partial<Record<Method
   '/api/machines/:id': { get: 'user', put: 'user', delete: 'user', post: 'user' },
   '/api/machines/:id/:action': { post: 'user' },
   '/api/machines/:id/eventLog': { get: 'user' },
+  // Monitoring (routes/machine-metrics.ts): the machine's tenant, and admins any machine.
+  '/api/machines/:id/metrics': { get: 'user' },
   '/api/machines/:id/eventLog/events': { get: 'user' },
   '/api/machines/:id/eventLog/events/:eventId': { get: 'user' },
   // A Machine's sub-collections (frontend/machine-sub-collections.ts) and their members.
@@ -66,6 +68,9 @@ export const ROUTE_ROLES: Readonly<Record<string, Readonly<Partial<Record<Method
   '/api/auditEvents': { get: 'admin' },
   '/api/hosts': { get: 'admin' },
   '/api/hosts/:id': { get: 'admin' },
+  '/api/hosts/:id/enable': { post: 'admin' },
+  '/api/hosts/:id/disable': { post: 'admin' },
+  '/api/hosts/:id/metrics': { get: 'admin' },
   '/api/placementPolicy': { get: 'admin', put: 'admin' },
   '/api/placementPolicy/explain': { post: 'admin' },
 };

@@ -99,7 +99,8 @@ const SPEC_TYPES = new Set([
   'CloudEntryPoint', 'Error', ...Object.values(SPEC_COLLECTIONS).map((c) => c.member),
   'MachineCreate', 'Action', 'VolumeCreate', 'NetworkCreate', 'SystemCreate', 'CredentialCreate',
 ]);
-const SKYBUS_TYPES = new Set(Object.values(SKYBUS_COLLECTIONS).map((c) => c.member));
+// Besides its collections' members: the metrics ranges of a machine and a host (docs/monitoring-api.md).
+export const SKYBUS_TYPES = new Set([...Object.values(SKYBUS_COLLECTIONS).map((c) => c.member), 'MachineMetrics', 'HostMetrics']);
 
 /** Types whose members carry a URN id rather than a URL: Skybus's audit records (docs/cimi-conformance.md). */
 export const URN_ID_TYPES = new Set(['AuditEvent']);

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { as, harness, idOf, type Harness } from './harness.js';
 import {
-  checkJson, checkXml, COMMON_ATTRIBUTES, ENTRY_POINT_LINKS, SKYBUS_COLLECTIONS, SKYBUS_ENTRY_POINT_LINKS, SPEC_ATTRIBUTES, SPEC_COLLECTIONS,
+  checkJson, checkXml, COMMON_ATTRIBUTES, ENTRY_POINT_LINKS, SKYBUS_COLLECTIONS, SKYBUS_ENTRY_POINT_LINKS, SKYBUS_TYPES, SPEC_ATTRIBUTES, SPEC_COLLECTIONS,
 } from '../../helpers/cimi-conformance.js';
 import { ed25519PublicKey } from '../../helpers/ssh-keys.js';
 
@@ -70,7 +70,7 @@ async function checkExtensions(h: Harness, user: string, w: Walk): Promise<strin
       meta.set(r.type, res.body.attributes);
     }
     const declared = meta.get(r.type)!;
-    const skybus = Object.values(SKYBUS_COLLECTIONS).some((c) => c.member === r.type);
+    const skybus = SKYBUS_TYPES.has(r.type);
     const spec = SPEC_ATTRIBUTES[r.type];
     if (!skybus && !spec) { problems.push(`${r.type}: add its DSP0263 attributes to SPEC_ATTRIBUTES (test/helpers/cimi-conformance.ts)`); continue; }
     const standard = new Set<string>([...COMMON_ATTRIBUTES, ...(spec ?? [])]);

@@ -101,7 +101,7 @@ describe('frontend: the route table', function () {
     const vcfg = await h.store.catalog.create('volumeConfig', 'acme-only', 'acme', { description: '', properties: {}, capacity: 1048576, format: 'qcow2' });
     const vtpl = await h.store.catalog.create('volumeTemplate', 'acme-only', 'acme', { description: '', properties: {}, volumeConfig: vcfg.id });
     Object.assign(ids, {
-      '/api/volumes/:id': idOf(vol.headers.location), '/api/machines/:id/volumes': vm, '/api/machines/:id/volumes/:mvid': vm,
+      '/api/volumes/:id': idOf(vol.headers.location), '/api/machines/:id/volumes': vm, '/api/machines/:id/volumes/:mvid': vm, '/api/machines/:id/metrics': vm,
       '/api/volumeConfigs/:id': vcfg.id, '/api/volumeTemplates/:id': vtpl.id,
     });
     assert.ok(mv.headers.location.includes(vm));
