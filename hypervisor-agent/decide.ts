@@ -46,8 +46,10 @@ export interface Observed {
 
 /** What the agent remembers per machine between cycles (lost on restart; seeded from the bus). */
 export interface MachineMemory {
-  /** When this agent asked for a graceful shutdown (null: not asked). */
+  /** When this agent asked for a graceful shutdown (null: not asked): the grace period counts from here. */
   shutdownRequestedAt: number | null;
+  /** When it last pressed the power button (absent: at shutdownRequestedAt). */
+  shutdownPressedAt?: number | null;
   /** The highest restartSeq already honoured (restart done, or made moot by a fresh start). */
   restartedSeq: number;
   /** The image of the last capture finished (seeded from status.lastCapture). */
@@ -102,6 +104,21 @@ function graceOver(mem: MachineMemory, now: number, grace: number): boolean {
   return mem.shutdownRequestedAt !== null && now - mem.shutdownRequestedAt >= grace;
 }
 
+/** The power button is pressed again this often during the grace period (a guest may miss one press). */
+export const SHUTDOWN_REPRESS_MS = 10_000;
+
+/**
+ * Within the grace period of a shutdown already asked: press the power button again when the last
+ * press is SHUTDOWN_REPRESS_MS old (at most three presses per grace period), else wait; force it
+ * once the grace period is over. A guest that misses one ACPI event (pressed while it was still
+ * resuming or booting) then still shuts down cleanly.
+ */
+function whileShuttingDown(mem: MachineMemory, now: number, grace: number): Action {
+  if (graceOver(mem, now, grace)) return 'destroy';
+  const last = mem.shutdownPressedAt ?? mem.shutdownRequestedAt!;
+  return now - last >= Math.min(SHUTDOWN_REPRESS_MS, grace / 3) ? 'shutdown' : 'none';
+}
+
 /** A capture is asked that this host has not done yet. */
 export function capturePendingOn(d: HostMachine, mem: MachineMemory): boolean {
   return !!d.spec.capture && d.spec.capture.imageId !== (mem.capturedImageId ?? null);
@@ -132,7 +149,7 @@ function decideLifecycle(inp: DecideInput): Action {
   // (asked by someone else, e.g. the guest itself: start our clock by asking too).
   if (s === 'shuttingdown') {
     if (mem.shutdownRequestedAt === null) return 'shutdown';
-    return graceOver(mem, now, stopGraceMs) ? 'destroy' : 'none';
+    return graceOver(mem, now, stopGraceMs) ? 'destroy' : 'none'; // it heard the button: no need to press again
   }
   const off = s === 'shutoff' || s === 'crashed' || s === 'nostate';
 
@@ -146,7 +163,7 @@ function decideLifecycle(inp: DecideInput): Action {
       // A paused guest cannot answer the power button: let it run, then ask it.
       if (s === 'paused' || s === 'pmsuspended') return 'resume';
       if (mem.shutdownRequestedAt === null) return 'shutdown';
-      return graceOver(mem, now, stopGraceMs) ? 'destroy' : 'none';
+      return whileShuttingDown(mem, now, stopGraceMs);
     case 'PAUSED':
       if (s === 'running') return 'pause';
       if (s === 'paused') return 'none';
@@ -164,8 +181,11 @@ function decideLifecycle(inp: DecideInput): Action {
 /** After an action succeeded: what the agent remembers now. */
 export function rememberAfter(action: Action, d: HostMachine | null, mem: MachineMemory, now: number): MachineMemory {
   const next = { ...mem };
-  if (action === 'shutdown') next.shutdownRequestedAt = now;
-  if (action === 'destroy' || action === 'delete') next.shutdownRequestedAt = null;
+  if (action === 'shutdown') {
+    next.shutdownRequestedAt ??= now; // the grace period counts from the first press
+    next.shutdownPressedAt = now;
+  }
+  if (action === 'destroy' || action === 'delete') { next.shutdownRequestedAt = null; next.shutdownPressedAt = null; }
   if (action === 'capture' && d?.spec.capture) next.capturedImageId = d.spec.capture.imageId;
   // A fresh boot honours every restart asked so far.
   if (d && (action === 'create' || action === 'start' || action === 'restore' || action === 'restart')) {
@@ -180,8 +200,8 @@ export function rememberAfter(action: Action, d: HostMachine | null, mem: Machin
  */
 export function settleMemory(d: HostMachine | null, o: Observed | null, mem: MachineMemory): MachineMemory {
   const next = { ...mem };
-  if (!o || !isActive(o.state)) next.shutdownRequestedAt = null;
+  if (!o || !isActive(o.state)) { next.shutdownRequestedAt = null; next.shutdownPressedAt = null; }
   if (d && d.desiredState !== 'STARTED' && d.desiredState !== 'DELETED') next.restartedSeq = Math.max(next.restartedSeq, d.restartSeq);
-  if (d && d.desiredState === 'STARTED' && o && o.state === 'running' && mem.shutdownRequestedAt !== null) next.shutdownRequestedAt = null;
+  if (d && d.desiredState === 'STARTED' && o && o.state === 'running' && mem.shutdownRequestedAt !== null) { next.shutdownRequestedAt = null; next.shutdownPressedAt = null; }
   return next;
 }

@@ -46,7 +46,10 @@ describe('agent: decide (table)', () => {
     ['restart asked while off: a start will do', 'STARTED', obs('shutoff'), mem({ restartedSeq: 0 }), 'start', 1],
     // STOPPED
     ['stop: graceful first', 'STOPPED', obs('running'), mem(), 'shutdown'],
-    ['stop: waiting within grace', 'STOPPED', obs('running'), mem({ shutdownRequestedAt: NOW - GRACE + 1 }), 'none'],
+    ['stop: waiting within grace', 'STOPPED', obs('running'), mem({ shutdownRequestedAt: NOW - GRACE + 1, shutdownPressedAt: NOW - 10 }), 'none'],
+    ['stop: a guest that did not answer gets the button again (a third of the grace period later)', 'STOPPED', obs('running'), mem({ shutdownRequestedAt: NOW - GRACE / 2, shutdownPressedAt: NOW - Math.ceil(GRACE / 3) }), 'shutdown'],
+    ['stop: not pressed again sooner', 'STOPPED', obs('running'), mem({ shutdownRequestedAt: NOW - GRACE / 2, shutdownPressedAt: NOW - Math.floor(GRACE / 3) + 1 }), 'none'],
+    ['stop: a guest shutting down is not pressed again', 'STOPPED', obs('shuttingdown'), mem({ shutdownRequestedAt: NOW - GRACE / 2, shutdownPressedAt: NOW - GRACE / 2 }), 'none'],
     ['stop: forced after grace', 'STOPPED', obs('running'), mem({ shutdownRequestedAt: NOW - GRACE }), 'destroy'],
     ['stop: shutting down past grace', 'STOPPED', obs('shuttingdown'), mem({ shutdownRequestedAt: NOW - 5 * GRACE }), 'destroy'],
     ['stop: paused guest is resumed first', 'STOPPED', obs('paused'), mem(), 'resume'],
@@ -97,6 +100,10 @@ describe('agent: decide (table)', () => {
     assert.equal(settleMemory(hm('PAUSED', 3), obs('paused'), mem()).restartedSeq, 3);
     assert.equal(settleMemory(hm('STOPPED'), obs('shutoff'), mem({ shutdownRequestedAt: 5 })).shutdownRequestedAt, null);
     assert.equal(rememberAfter('shutdown', hm('STOPPED'), mem(), 42).shutdownRequestedAt, 42);
+    // A second press keeps the grace period's start and moves the last press.
+    const again = rememberAfter('shutdown', hm('STOPPED'), mem({ shutdownRequestedAt: 42, shutdownPressedAt: 42 }), 500);
+    assert.deepEqual([again.shutdownRequestedAt, again.shutdownPressedAt], [42, 500]);
+    assert.deepEqual([rememberAfter('destroy', hm('STOPPED'), again, 900).shutdownRequestedAt, rememberAfter('destroy', hm('STOPPED'), again, 900).shutdownPressedAt], [null, null]);
     assert.equal(rememberAfter('start', hm('STARTED', 4), mem(), 42).restartedSeq, 4);
   });
 });
