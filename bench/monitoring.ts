@@ -8,42 +8,17 @@
  *
  *   node dist/bench/monitoring.js --store cassandra [--hosts 100] [--machines 30] [--interval 10] [--seconds 60]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openStore, type BusStore } from '../schema/bus-store.js';
+import type { BusStore } from '../schema/bus-store.js';
+import { arg, freshBus } from './bench-store.js';
 import { newId } from '../schema/ids.js';
 import { sampleColumns } from '../schema/store/monitoring-rows.js';
 import type { HostSample } from '../schema/types.js';
-import { cassandraConfig } from '../test/helpers/stores.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : def;
-}
 
 const kind = arg('store', 'cassandra') as 'embedded' | 'cassandra';
 const hostsN = Number(arg('hosts', '100'));
 const machinesN = Number(arg('machines', '30'));
 const intervalS = Number(arg('interval', '10'));
 const seconds = Number(arg('seconds', '60'));
-
-async function open(): Promise<{ store: BusStore; done(): Promise<void> }> {
-  if (kind === 'embedded') {
-    const dir = mkdtempSync(join(tmpdir(), 'skybus-bench-mon-'));
-    const store = await openStore({ kind: 'embedded', path: join(dir, 'bus.sqlite') });
-    return { store, async done() { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
-  }
-  const ks = `skybus_bench_mon_${Date.now().toString(36)}`;
-  const store = await openStore(cassandraConfig(ks));
-  return {
-    store,
-    async done() {
-      await (store.driver as unknown as { client: { execute(q: string): Promise<unknown> } }).client.execute(`DROP KEYSPACE IF EXISTS ${ks}`).catch(() => undefined);
-      await store.close();
-    },
-  };
-}
 
 function sampleOf(hostId: string, machines: string[], ts: number): HostSample {
   return {
@@ -65,7 +40,7 @@ async function rawWriteRate(store: BusStore, n: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { store, done } = await open();
+  const { store, done } = await freshBus(kind, 'mon');
   try {
     const hosts = Array.from({ length: hostsN }, (_, i) => ({ id: `mon${String(i).padStart(4, '0')}`, machines: Array.from({ length: machinesN }, () => newId()) }));
     const rowBytes = Buffer.byteLength(JSON.stringify({ host_id: hosts[0]!.id, hour: 0, ...sampleColumns(sampleOf(hosts[0]!.id, hosts[0]!.machines, Date.now()), false) }));

@@ -6,19 +6,10 @@
  *
  *   node dist/bench/usage-report.js --store embedded|cassandra [--machines 1000] [--days 30] [--period 3600]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { daysOf, tenantUsage } from '../frontend/usage-report.js';
-import { openStore, type BusStore } from '../schema/bus-store.js';
+import { arg, freshBus } from './bench-store.js';
 import { newId } from '../schema/ids.js';
 import { dayOf } from '../schema/store/telemetry.js';
-import { cassandraConfig } from '../test/helpers/stores.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : def;
-}
 
 const kind = arg('store', 'embedded') as 'embedded' | 'cassandra';
 const machinesN = Number(arg('machines', '1000'));
@@ -31,25 +22,8 @@ async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<un
   await Promise.all(Array.from({ length: concurrency }, async () => { while (next < items.length) await fn(items[next++]!); }));
 }
 
-async function open(): Promise<{ store: BusStore; done(): Promise<void> }> {
-  if (kind === 'embedded') {
-    const dir = mkdtempSync(join(tmpdir(), 'skybus-bench-usage-'));
-    const store = await openStore({ kind: 'embedded', path: join(dir, 'bus.sqlite') });
-    return { store, async done() { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
-  }
-  const ks = `skybus_bench_usage_${Date.now().toString(36)}`;
-  const store = await openStore(cassandraConfig(ks));
-  return {
-    store,
-    async done() {
-      await (store.driver as unknown as { client: { execute(q: string): Promise<unknown> } }).client.execute(`DROP KEYSPACE IF EXISTS ${ks}`).catch(() => undefined);
-      await store.close();
-    },
-  };
-}
-
 async function main(): Promise<void> {
-  const { store, done } = await open();
+  const { store, done } = await freshBus(kind, 'usage');
   try {
     const from = Math.floor(Date.UTC(2026, 9, 1) / DAY_MS) * DAY_MS; // 2026-10-01, 30 days
     const to = from + days * DAY_MS;
