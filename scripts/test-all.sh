@@ -44,6 +44,14 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 # --- end LDAP
 
+# --- Dashboard in a real browser (test/e2e/dashboard.test.ts): Debian's chromium through
+# playwright-core (apt-get install chromium), root only like LDAP; without root a missing browser skips.
+if [ "$(id -u)" -eq 0 ]; then
+  bash scripts/chromium/install.sh
+  export SKYBUS_REQUIRE_BROWSER=1
+fi
+# --- end browser
+
 bash scripts/cassandra/ctl.sh wait --timeout 180
 export SKYBUS_REQUIRE_CASSANDRA=1
 echo "skybus: setup took $(( $(date +%s) - t0 )) s; running tests"
