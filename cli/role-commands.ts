@@ -68,6 +68,7 @@ export function roleCommands<T>(y: Argv<T>): Argv<T> {
           '',
           `Skybus is running (all roles, ${storeCfg.kind} store, ${a.agents} test-hypervisor host${a.agents > 1 ? 's' : ''}).`,
           `  CIMI API:  ${fe.url}/api/cloudEntryPoint`,
+          `  dashboard: ${fe.url}/ui/  (same login)`,
           `  login:     ${login.user} / ${login.password ?? '(password set earlier; reset with: skybus user passwd admin)'}`,
           `  try:       curl -u ${login.user}:${login.password ?? 'PASSWORD'} ${fe.url}/api/machines`,
           `             SKYBUS_URL=${fe.url} SKYBUS_USER=${login.user} SKYBUS_PASSWORD=... node dist/cli/skybus.js machine create --config small --image tiny-linux --wait`,

@@ -2,6 +2,7 @@
  * The Skybus frontend: the CIMI API over the bus. Stateless: every request reads and writes the store.
  *
  *   /healthz, /metrics                 unauthenticated
+ *   /ui/                               the web dashboard's static files (dashboard.ts), public
  *   /api/cloudEntryPoint               public (discovery)
  *   /api/...                           authenticated (deps.auth); see routes/*.ts
  */
@@ -14,6 +15,7 @@ import { responseFormat } from './cimi/negotiate.js';
 import { API_PREFIX } from './cimi/uris.js';
 import type { FrontendConfig } from './config.js';
 import { errorMiddleware, notFoundHandler } from './error-middleware.js';
+import { dashboardRoutes, fromDashboard } from './dashboard.js';
 import { auditTrail } from './audit-trail.js';
 import { baseUrl, requestContext } from './request-context.js';
 import { RateLimiter } from './rate-limit.js';
@@ -22,6 +24,8 @@ import { principalOf } from './auth/authenticator.js';
 import { newId } from '../schema/ids.js';
 import { auditRoutes } from './routes/audit.js';
 import { hostRoutes } from './routes/hosts.js';
+import { fleetRoutes } from './routes/fleet.js';
+import { whoamiRoutes } from './routes/whoami.js';
 import { FleetGauges } from './fleet-gauges.js';
 import { hostMetricsRoutes } from './routes/host-metrics.js';
 import { machineMetricsRoutes } from './routes/machine-metrics.js';
@@ -62,7 +66,8 @@ const MUTATING = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 
 export function buildApp(deps: FrontendDeps): express.Express {
   const log = deps.log.child({ module: 'frontend' });
-  const rd: RouteDeps = { store: deps.store, config: deps.config, log, hostConditions: new HostConditions(deps.store, deps.config.hostLiveness) };
+  const fleet = new FleetGauges(deps.store, deps.config.hostLiveness, deps.config.fleetGaugesMinIntervalMs);
+  const rd: RouteDeps = { store: deps.store, config: deps.config, log, hostConditions: new HostConditions(deps.store, deps.config.hostLiveness), fleet };
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -76,8 +81,9 @@ export function buildApp(deps: FrontendDeps): express.Express {
     next();
   });
   app.use(auditTrail(deps.store, deps.config.auditTtlDays * 86_400, log.child({ module: 'audit' })));
-  new FleetGauges(deps.store, deps.config.hostLiveness, deps.config.fleetGaugesMinIntervalMs).register(deps.metrics.registry);
+  fleet.register(deps.metrics.registry);
   app.use(opsRoutes(rd, deps.metrics, deps.auth));
+  app.use(dashboardRoutes());
 
   const api = express.Router();
   // 406 (no acceptable format) and 400 (malformed Host, from which every URL is built) before any
@@ -113,6 +119,8 @@ export function buildApp(deps: FrontendDeps): express.Express {
   api.use(quotaRoutes(rd, API_PREFIX));
   api.use(usageRoutes(rd, API_PREFIX));
   api.use(auditRoutes(rd, API_PREFIX));
+  api.use(fleetRoutes(rd, API_PREFIX));
+  api.use(whoamiRoutes(rd, API_PREFIX));
   api.use(hostMetricsRoutes(rd, API_PREFIX));
   api.use(hostRoutes(rd, API_PREFIX));
   api.use(placementPolicyRoutes(rd, API_PREFIX));
@@ -121,7 +129,8 @@ export function buildApp(deps: FrontendDeps): express.Express {
   app.use(API_PREFIX, api);
 
   app.use(notFoundHandler());
-  app.use(errorMiddleware(log, () => deps.auth.challenges()));
+  // The dashboard's 401s name the same schemes, marked so that no browser opens its own password dialog.
+  app.use(errorMiddleware(log, (req) => fromDashboard(req.headers) ? deps.auth.challenges().map((c) => `Skybus-${c}`) : deps.auth.challenges()));
   return app;
 }
 

@@ -44,7 +44,7 @@ export function notFoundHandler(): RequestHandler {
 /** Retry-After for a 429 or 503 whose error gives no estimate of its own. */
 const DEFAULT_RETRY_AFTER_S = 2;
 
-export function errorMiddleware(log: Logger, challenges: () => string[]): ErrorRequestHandler {
+export function errorMiddleware(log: Logger, challenges: (req: Request) => string[]): ErrorRequestHandler {
   return (err: unknown, req: Request, res, next) => {
     const rlog = (res.locals.log as Logger | undefined) ?? log;
     if (res.headersSent) { rlog.error({ err }, 'error after the response started'); next(err); return; }
@@ -55,7 +55,7 @@ export function errorMiddleware(log: Logger, challenges: () => string[]): ErrorR
     } else if (e.status >= 500) {
       rlog.warn({ err }, 'request failed');
     }
-    if (e.status === 401) res.setHeader('WWW-Authenticate', challenges().join(', '));
+    if (e.status === 401) res.setHeader('WWW-Authenticate', challenges(req).join(', '));
     // Every 429 and 503 tells the client when to come back: the error's own estimate, else 2 s.
     const retry = e.details?.retryAfterSeconds;
     if (e.status === 429 || e.status === 503) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(typeof retry === 'number' ? retry : DEFAULT_RETRY_AFTER_S))));

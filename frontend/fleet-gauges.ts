@@ -12,7 +12,8 @@ import type { BusStore } from '../schema/bus-store.js';
 import { hostCondition, type HostLivenessPolicy } from '../schema/host-health.js';
 import { freshness } from '../schema/store/monitoring.js';
 
-interface FleetCounts { hosts: Map<string, number>; machines: Map<string, number> }
+/** hosts: by `${health}/${state}`; machines: by sampled run state; at: when they were read. */
+export interface FleetCounts { hosts: Map<string, number>; machines: Map<string, number>; at: number }
 
 const HOSTS = 'skybus_fleet_hosts';
 const MACHINES = 'skybus_fleet_machines';
@@ -62,7 +63,7 @@ export class FleetGauges {
     const [hosts, leases, beats, latest] = await Promise.all([this.store.hosts.list(), this.store.hosts.leases(), this.store.hosts.heartbeats(), this.store.monitoring.latestAll()]);
     const leaseOf = new Map(leases.map((l) => [l.hostId, l]));
     const healthOf = new Map<string, string>();
-    const out: FleetCounts = { hosts: new Map(), machines: new Map() };
+    const out: FleetCounts = { hosts: new Map(), machines: new Map(), at: t };
     const add = (m: Map<string, number>, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
     for (const h of hosts) {
       const c = hostCondition(h, leaseOf.get(h.id) ?? null, beats.get(h.id) ?? null, t, this.policy);

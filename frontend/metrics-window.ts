@@ -8,6 +8,7 @@
  */
 import type { Request } from 'express';
 import { BadQueryError } from '../errors/registry.js';
+import { queryInstant } from './query-time.js';
 import { HOUR_MS, SAMPLE_TTL_SECONDS, type TimeWindow } from '../schema/store/monitoring.js';
 
 export type Resolution = 'sample' | 'hour';
@@ -24,20 +25,14 @@ function single(req: Request, name: string): string | undefined {
   return v;
 }
 
-function instant(v: string, name: string): number {
-  const t = /^\d{1,15}$/.test(v) ? Number(v) : /^\d{4}-\d{2}-\d{2}T/.test(v) ? Date.parse(v) : NaN;
-  if (!Number.isSafeInteger(t) || t <= 0) throw new BadQueryError(`${name} must be an ISO 8601 date-time or milliseconds since the epoch`);
-  return t;
-}
-
 export function parseMetricsQuery(req: Request, now: number): MetricsQuery {
   for (const k of Object.keys(req.query)) if (!KNOWN.has(k)) throw new BadQueryError(`unknown query parameter '${k}'; known: ${[...KNOWN].join(', ')}`);
   const r = single(req, 'resolution') ?? 'sample';
   if (r !== 'sample' && r !== 'hour') throw new BadQueryError("resolution must be 'sample' or 'hour'");
   const toText = single(req, 'to');
   const fromText = single(req, 'from');
-  const until = toText === undefined ? now : instant(toText, 'to');
-  const since = fromText === undefined ? until - HOUR_MS : instant(fromText, 'from');
+  const until = toText === undefined ? now : queryInstant(toText, 'to');
+  const since = fromText === undefined ? until - HOUR_MS : queryInstant(fromText, 'from');
   if (!(until > since)) throw new BadQueryError('from must be before to');
   const max = r === 'hour' ? MAX_ROLLUP_MS : MAX_SAMPLE_MS;
   if (until - since > max) {

@@ -57,6 +57,7 @@ export const EXTENSION_ATTRIBUTES: Readonly<Record<string, readonly ExtensionAtt
     a('cpu', 'integer', true), a('memory', 'integer', true), a('usedCpu', 'integer', true), a('usedMemory', 'integer', true), a('machines', 'integer', true),
     a('generation', 'integer', true), a('lastSeen', 'dateTime'), a('fenceAfterMs', 'integer'), a('fencedAt', 'dateTime'), a('haRestartAt', 'dateTime'),
     a('leaseHolder', 'string'), a('lastHeartbeat', 'dateTime'), a('agentVersion', 'string'), a('latestSample', 'structure'), a('metrics', 'ref'),
+    a('allocations', 'array'), // one host's view only: the machines placed on it
   ],
   // docs/monitoring-api.md: a time range of samples (or hourly rollups) of one machine or host.
   MachineMetrics: [a('machine', 'ref', true), a('from', 'dateTime', true), a('to', 'dateTime', true), a('resolution', 'string', true), a('count', 'integer', true), a('samples', 'array', true), a('next', 'ref')],

@@ -54,13 +54,19 @@ export interface TenantUsage {
   machines: number;
   totals: UsageTotals;
   byMachine?: MachineUsage[];
+  /** Per UTC day of the range (by=day): a machine's gap with no record at all counts on the day its next record starts. */
+  byDay?: DayUsage[];
 }
+
+export interface DayUsage { day: string; totals: UsageTotals }
 
 export interface UsageQuery {
   tenant: string;
   from: number;
   to: number;
   byMachine: boolean;
+  /** Totals per UTC day too. */
+  byDay?: boolean;
   /** Read (and write, when missing) the daily rollups of whole, settled days (default true). */
   rollups?: boolean;
   /** Now, for which days are settled (tests). */
@@ -78,7 +84,12 @@ export function checkRange(from: number, to: number): void {
 
 const hours = (seconds: number) => Math.round((seconds / 3600) * 1e6) / 1e6;
 
-class Totals {
+interface TotalsParts {
+  records: number; observed: number; unobserved: number; byState: Iterable<[string, number]>;
+  vcpuSeconds: number; gibSeconds: number; cpuSeconds: number;
+}
+
+class Totals implements TotalsParts {
   records = 0;
   observed = 0;
   unobserved = 0;
@@ -100,13 +111,10 @@ class Totals {
 
   /** A machine's day from its rollup (schema/store/usage-daily.ts). */
   addDay(d: DailyUsage): void {
-    this.records += d.records;
-    this.observed += d.observedSeconds;
-    this.unobserved += d.unobservedSeconds;
-    for (const [state, v] of Object.entries(d.stateSeconds)) this.byState.set(state, (this.byState.get(state) ?? 0) + v);
-    this.vcpuSeconds += d.vcpuSeconds;
-    this.gibSeconds += d.gibSeconds;
-    this.cpuSeconds += d.cpuSeconds;
+    this.accumulate({
+      records: d.records, observed: d.observedSeconds, unobserved: d.unobservedSeconds, byState: Object.entries(d.stateSeconds),
+      vcpuSeconds: d.vcpuSeconds, gibSeconds: d.gibSeconds, cpuSeconds: d.cpuSeconds,
+    });
   }
 
   /** Whole periods with no record at all. */
@@ -115,13 +123,27 @@ class Totals {
   }
 
   merge(o: Totals): void {
-    this.records += o.records;
-    this.observed += o.observed;
-    this.unobserved += o.unobserved;
-    for (const [k, v] of o.byState) this.byState.set(k, (this.byState.get(k) ?? 0) + v);
-    this.vcpuSeconds += o.vcpuSeconds;
-    this.gibSeconds += o.gibSeconds;
-    this.cpuSeconds += o.cpuSeconds;
+    this.accumulate(o);
+  }
+
+  /** These totals less earlier ones of the same accumulation (a day's share of a running sum). */
+  since(earlier: Totals): Totals {
+    const d = new Totals();
+    d.accumulate(this);
+    d.accumulate(earlier, -1);
+    for (const [k, v] of d.byState) if (Math.abs(v) < 1e-6) d.byState.delete(k);
+    return d;
+  }
+
+  /** The one place the fields are combined. */
+  private accumulate(o: TotalsParts, sign = 1): void {
+    this.records += sign * o.records;
+    this.observed += sign * o.observed;
+    this.unobserved += sign * o.unobserved;
+    for (const [k, v] of o.byState) this.byState.set(k, (this.byState.get(k) ?? 0) + sign * v);
+    this.vcpuSeconds += sign * o.vcpuSeconds;
+    this.gibSeconds += sign * o.gibSeconds;
+    this.cpuSeconds += sign * o.cpuSeconds;
   }
 
   view(): UsageTotals {
@@ -226,6 +248,12 @@ async function dailyRollup(store: BusStore, tenant: string, day: string): Promis
   return rows;
 }
 
+function sumOf(machines: Iterable<MachineAcc>): Totals {
+  const t = new Totals();
+  for (const m of machines) t.merge(m.totals);
+  return t;
+}
+
 export async function tenantUsage(store: BusStore, q: UsageQuery): Promise<TenantUsage> {
   checkRange(q.from, q.to);
   const now = q.now ?? Date.now();
@@ -235,21 +263,31 @@ export async function tenantUsage(store: BusStore, q: UsageQuery): Promise<Tenan
     if (!m) { m = new MachineAcc(); machines.set(id, m); }
     return m;
   };
+  const days: DayUsage[] = [];
+  let before = new Totals();
+  const closeDay = (day: string) => {
+    if (!q.byDay) return;
+    const now = sumOf(machines.values());
+    days.push({ day, totals: now.since(before).view() });
+    before = now;
+  };
   for (const day of daysOf(q.from, q.to)) {
     const dayStart = Date.parse(`${day}T00:00:00Z`);
     const whole = dayStart >= q.from && dayStart + DAY_MS <= q.to;
     if (whole && q.rollups !== false && dayStart + DAY_MS + ROLLUP_GRACE_MS <= now) {
       // Machines of a day come in id order, days in order: each machine's days stay in order.
       for (const d of await dailyRollup(store, q.tenant, day)) accOf(d.machineId).addDay(d);
+      closeDay(day);
       continue;
     }
     await forEachRecord(store, q.tenant, day, (u) => {
       if (u.periodStart >= q.from && u.periodStart < q.to) accOf(u.machineId).add(u);
     });
+    closeDay(day);
   }
-  const totals = new Totals();
-  for (const m of machines.values()) totals.merge(m.totals);
+  const totals = sumOf(machines.values());
   const out: TenantUsage = { tenant: q.tenant, from: q.from, to: q.to, machines: machines.size, totals: totals.view() };
+  if (q.byDay) out.byDay = days;
   if (q.byMachine) {
     out.byMachine = [...machines].sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([machineId, m]) => ({ machineId, totals: m.totals.view(), gaps: m.gaps.map((g): UsageGap => ({ from: g.from, to: g.to, unobservedHours: hours(g.seconds) })), moreGaps: m.moreGaps }));

@@ -34,4 +34,4 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
 fi
 
 echo "skybus: building"
-npx tsc -p tsconfig.json
+npm run build --silent

@@ -2,7 +2,7 @@
  * /api/hosts (Skybus extension, admins only): the hosts, their capacity and use, and their health
  * (schema/host-health.ts: up, unreachable, down, removed), the same as `skybus host list`.
  *   GET /hosts        every host ($filter, $orderby, $first/$last, $select apply; e.g. $filter=health='down')
- *   GET /hosts/:id    one host
+ *   GET /hosts/:id    one host, with its allocations (the machines placed on it)
  *   POST /hosts/:id/enable, /hosts/:id/disable   what `skybus host enable | drain` do (store.hosts.setState)
  * Each host shows its lease holder, last heartbeat, the version its agent announces (store.services)
  * and its latest monitoring sample (docs/monitoring-api.md); GET /hosts/:id/metrics: routes/host-metrics.ts.
@@ -61,6 +61,18 @@ export function hostView(h: Host, lease: Lease | null, hb: HostHeartbeat | null,
   return view;
 }
 
+/**
+ * The one-host view's machines: what placement allocated on it (bounded by the host's size), each with
+ * its entry in the host's latest sample when the sample names it (sampledState, cpuUsed).
+ */
+function allocationsView(h: Host, latest: HostSample | null, base: string): Record<string, unknown>[] {
+  const sampled = new Map((latest?.machines ?? []).map((m) => [m.machineId, m]));
+  return Object.entries(h.allocations).sort(([a], [b]) => (a < b ? -1 : 1)).map(([machineId, a]) => {
+    const s = sampled.get(machineId);
+    return { machineId, machine: { href: memberUrl(base, 'machines', machineId) }, cpu: a.cpus, memory: a.memoryKiB, ...(s ? { sampledState: s.state, cpuUsed: s.cpuUsed } : {}) };
+  });
+}
+
 export function hostRoutes(deps: RouteDeps, mountedAt: string): Router {
   const { store, config } = deps;
   const r = Router();
@@ -94,7 +106,10 @@ export function hostRoutes(deps: RouteDeps, mountedAt: string): Router {
       try { checkHostId(hostId); h = await store.hosts.get(hostId); } catch (e) { if (!(e instanceof ValidationError)) throw e; }
       if (!h) throw new NotFoundError(`host ${hostId} not found`);
       const [lease, hb, versions, latest] = await Promise.all([store.hosts.leaseOf(hostId), store.hosts.heartbeatOf(hostId), agentVersions(deps), store.monitoring.latest(hostId)]);
-      sendCimi(req, res, 200, hostView(h, lease, hb, baseUrl(req, config), config.hostLiveness, Date.now(), { agentVersion: versions.get(hostId) ?? null, latest }));
+      const base = baseUrl(req, config);
+      const view = hostView(h, lease, hb, base, config.hostLiveness, Date.now(), { agentVersion: versions.get(hostId) ?? null, latest });
+      view.allocations = allocationsView(h, latest, base);
+      sendCimi(req, res, 200, view);
     },
   });
   const setState = (state: 'ENABLED' | 'DISABLED') => async (req: Request, res: Response) => {

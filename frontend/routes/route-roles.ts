@@ -19,6 +19,7 @@ export const ROUTE_ROLES: Readonly<Record<string, Readonly<Partial<Record<Method
   '/healthz': { get: 'public' },
   '/metrics': { get: 'metrics' },
   '/api/cloudEntryPoint': { get: 'public' },
+  '/api/whoami': { get: 'user' },
   '/api/resourceMetadata': { get: 'user' },
   '/api/resourceMetadata/:id': { get: 'user' },
   '/api/machines': { get: 'user', post: 'user' },
@@ -66,6 +67,8 @@ export const ROUTE_ROLES: Readonly<Record<string, Readonly<Partial<Record<Method
   '/api/quotas': { get: 'admin' },
   '/api/quotas/:tenant': { get: 'admin', put: 'admin' },
   '/api/auditEvents': { get: 'admin' },
+  // The fleet at a glance (routes/fleet.ts): the figures of the fleet gauges.
+  '/api/fleet': { get: 'admin' },
   '/api/hosts': { get: 'admin' },
   '/api/hosts/:id': { get: 'admin' },
   '/api/hosts/:id/enable': { post: 'admin' },

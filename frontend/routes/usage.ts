@@ -1,6 +1,6 @@
 /**
  * Usage reports, a Skybus extension resource (docs/data-model.md, "Accounting"):
- *   GET /usage?from=…&to=…[&by=machine][&tenant=t|*][&format=json|xml|csv]
+ *   GET /usage?from=…&to=…[&by=machine|day][&tenant=t|*][&format=json|xml|csv]
  * from/to: ISO 8601 or ms since the epoch; the records whose period starts in [from, to) count.
  * Tenants get their own tenant's report; admins one tenant (tenant=t) or every tenant with usage in
  * the range (tenant=* or none). JSON and XML as negotiated (Accept), CSV with Accept: text/csv or
@@ -12,18 +12,12 @@ import { checkTenantName } from '../../schema/store/accounts.js';
 import { isAdmin, principalOf } from '../auth/authenticator.js';
 import { sendCimi, type Format } from '../cimi/negotiate.js';
 import { API_PREFIX, SKYBUS_NS } from '../cimi/uris.js';
+import { queryInstant } from '../query-time.js';
 import { baseUrl } from '../request-context.js';
 import { usageCsv } from '../usage-csv.js';
 import { tenantsWithUsage, tenantUsage, type TenantUsage } from '../usage-report.js';
 import type { RouteDeps } from './deps.js';
 import { defineRoute } from './route-table.js';
-
-function timeParam(v: unknown, name: string): number {
-  if (typeof v !== 'string' || v === '') throw new BadQueryError(`${name} is required (ISO 8601 or ms since the epoch)`);
-  const t = /^\d{1,15}$/.test(v) ? Number(v) : /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : NaN;
-  if (!Number.isSafeInteger(t)) throw new BadQueryError(`${name} must be ISO 8601 (2026-12-01T00:00:00Z) or ms since the epoch, not '${v.slice(0, 40)}'`);
-  return t;
-}
 
 function reportView(r: TenantUsage): Record<string, unknown> {
   return {
@@ -34,6 +28,7 @@ function reportView(r: TenantUsage): Record<string, unknown> {
         gaps: m.gaps.map((g) => ({ from: new Date(g.from).toISOString(), to: new Date(g.to).toISOString(), unobservedHours: g.unobservedHours })),
       })),
     } : {}),
+    ...(r.byDay ? { byDay: r.byDay.map((d) => ({ day: d.day, totals: d.totals })) } : {}),
   };
 }
 
@@ -44,10 +39,11 @@ export function usageRoutes(deps: RouteDeps, mountedAt: string): Router {
     get: async (req, res) => {
       const who = principalOf(res);
       const q = req.query as Record<string, unknown>;
-      const from = timeParam(q.from, 'from');
-      const to = timeParam(q.to, 'to');
-      if (q.by !== undefined && q.by !== 'machine' && q.by !== 'tenant') throw new BadQueryError("by must be 'machine' or 'tenant'");
+      const from = queryInstant(q.from, 'from');
+      const to = queryInstant(q.to, 'to');
+      if (q.by !== undefined && q.by !== 'machine' && q.by !== 'day' && q.by !== 'tenant') throw new BadQueryError("by must be 'machine', 'day' or 'tenant'");
       const byMachine = q.by === 'machine';
+      const byDay = q.by === 'day';
       const format = q.format;
       if (format !== undefined && format !== 'json' && format !== 'xml' && format !== 'csv') throw new BadQueryError("format must be 'json', 'xml' or 'csv'");
       let tenants: string[];
@@ -63,7 +59,7 @@ export function usageRoutes(deps: RouteDeps, mountedAt: string): Router {
         tenants = [t];
       }
       const reports: TenantUsage[] = [];
-      for (const t of tenants) reports.push(await tenantUsage(store, { tenant: t, from, to, byMachine }));
+      for (const t of tenants) reports.push(await tenantUsage(store, { tenant: t, from, to, byMachine, byDay }));
       const csv = format === 'csv' || (format === undefined && req.accepts(['application/json', 'application/xml', 'text/csv']) === 'text/csv' && !!req.get('accept'));
       if (csv) {
         res.status(200).type('text/csv').attachment(`usage-${tenants.length === 1 ? tenants[0] : 'all'}-${new Date(from).toISOString().slice(0, 10)}.csv`).send(usageCsv(reports));
