@@ -6,7 +6,11 @@ import uPlot from 'uplot';
 
 export interface Line { label: string; values: (number | null)[]; color: string; bars?: boolean }
 
-export interface ChartOptions { title: string; yLabel: string; height?: number; decimals?: number }
+export interface ChartOptions {
+  title: string; yLabel: string; height?: number; decimals?: number;
+  /** Room left and right of the first and last point, seconds (bars per day need half a day). */
+  padSeconds?: number;
+}
 
 const charts = new WeakMap<HTMLElement, uPlot>();
 
@@ -26,7 +30,7 @@ export function drawChart(el: HTMLElement, xs: number[], lines: Line[], o: Chart
   const decimals = o.decimals ?? 2;
   const opts: uPlot.Options = {
     title: o.title, width, height: o.height ?? 220,
-    scales: { x: { time: true } },
+    scales: { x: { time: true, range: (_u, min, max) => (o.padSeconds || min === max ? [min - (o.padSeconds ?? 1800), max + (o.padSeconds ?? 1800)] : [min, max]) } },
     axes: [{}, { label: o.yLabel, size: 60 }],
     series: [
       {},

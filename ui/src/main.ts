@@ -49,7 +49,10 @@ function route(): void {
   let render: PageRender;
   let params: string[] = [];
   if (!api.who || path === '/login') {
-    render = loginPage(loginNote, () => { loginNote = ''; location.hash = '#/fleet'; route(); });
+    // The login form has its own address; after login the page asked for (if any) opens.
+    const next = path === '/login' ? '/fleet' : path;
+    if (path !== '/login') history.replaceState(null, '', '#/login');
+    render = loginPage(loginNote, () => { loginNote = ''; location.hash = `#${next}`; });
   } else {
     const hit = ROUTES.map(([re, r]) => [path.match(re), r] as const).find(([m]) => m);
     if (!hit) { location.hash = '#/fleet'; return; }

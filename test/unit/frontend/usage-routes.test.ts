@@ -53,6 +53,26 @@ describe('usage reports over the API', function () {
     assert.deepEqual([early.machines, early.totals.records], [1, 3]);
   });
 
+  it('by=day: one entry per UTC day of the range, and the days add up to the totals (the gap counted on the day the next record starts)', async () => {
+    const [r] = (await as(h.app, 'alice', 'get', `/api/usage?${range}&by=day`).expect(200)).body.reports;
+    assert.deepEqual(r.byDay.map((d: { day: string }) => d.day), ['2026-11-02', '2026-11-03']);
+    const hours = (sec: number) => Math.round((sec / 3600) * 1e6) / 1e6;
+    const [d1, d2] = r.byDay.map((d: { totals: Record<string, number> }) => d.totals);
+    // Day 1: m1's three records and m2's last period of the day; day 2: m2's first period.
+    assert.deepEqual([d1.records, d2.records], [4, 1]);
+    assert.deepEqual([d1.unobservedHours, d2.unobservedHours], [hours(450), 0]);
+    assert.deepEqual(d2.machineHoursByState, { STARTED: hours(300) });
+    for (const k of ['records', 'observedHours', 'unobservedHours', 'vcpuHours', 'gibHours', 'cpuHoursUsed']) {
+      assert.ok(Math.abs(d1[k] + d2[k] - r.totals[k]) < 1e-5, `${k}: ${d1[k]} + ${d2[k]} vs ${r.totals[k]}`);
+    }
+    // The CSV has the day rows (the day's bounds) before the tenant's total row (the report's bounds).
+    const csv = (await as(h.app, 'alice', 'get', `/api/usage?${range}&by=day&format=csv`).expect(200)).text.trim().split('\r\n');
+    assert.equal(csv.length, 4);
+    assert.match(csv[1]!, /^acme,,2026-11-02T00:00:00\.000Z,2026-11-03T00:00:00\.000Z,4,/);
+    assert.match(csv[3]!, /^acme,,2026-11-02T00:00:00\.000Z,2026-11-04T00:00:00\.000Z,5,/);
+    await as(h.app, 'alice', 'get', `/api/usage?${range}&by=week`).expect(400);
+  });
+
   it('another tenant\'s usage is refused; every tenant is for admins, who see each one', async () => {
     await as(h.app, 'alice', 'get', `/api/usage?${range}&tenant=globex`).expect(403);
     await as(h.app, 'alice', 'get', `/api/usage?${range}&tenant=*`).expect(403);

@@ -57,7 +57,7 @@ export const usagePage: PageRender = async (ctx, root) => {
       drawChart(chart, days.map((d) => Date.parse(`${d.day}T12:00:00Z`)), [
         { label: 'vCPU-hours', values: days.map((d) => d.totals.vcpuHours), color: '#2b6cb0', bars: true },
         { label: 'GiB-hours', values: days.map((d) => d.totals.gibHours), color: '#2f855a' },
-      ], { title: 'Per day', yLabel: 'hours', decimals: 3 });
+      ], { title: 'Per day', yLabel: 'hours', decimals: 3, padSeconds: 43_200 });
       csv.disabled = false;
     } catch (e) {
       error.textContent = (e as Error).message;
