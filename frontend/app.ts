@@ -12,6 +12,7 @@ import type { SkybusMetrics } from '../observability/metrics.js';
 import type { BusStore } from '../schema/bus-store.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { responseFormat } from './cimi/negotiate.js';
+import { EXTRA_MEDIA_TYPES } from './routes/route-roles.js';
 import { API_PREFIX } from './cimi/uris.js';
 import type { FrontendConfig } from './config.js';
 import { errorMiddleware, notFoundHandler } from './error-middleware.js';
@@ -88,9 +89,10 @@ export function buildApp(deps: FrontendDeps): express.Express {
   const api = express.Router();
   // 406 (no acceptable format) and 400 (malformed Host, from which every URL is built) before any
   // work: a handler that changed the bus must never fail afterwards while writing its answer.
-  // Usage reports also come as CSV (routes/usage.ts).
+  // A route may serve more media types (EXTRA_MEDIA_TYPES in routes/route-roles.ts: usage as CSV).
   api.use((req, _res, next) => {
-    if (!(req.method === 'GET' && req.path === '/usage' && req.accepts('text/csv') === 'text/csv')) responseFormat(req);
+    const extra = req.method === 'GET' ? EXTRA_MEDIA_TYPES[API_PREFIX + req.path] : undefined;
+    if (!extra?.some((t) => req.accepts(t) === t)) responseFormat(req);
     baseUrl(req, deps.config);
     next();
   });

@@ -78,6 +78,14 @@ export const ROUTE_ROLES: Readonly<Record<string, Readonly<Partial<Record<Method
   '/api/placementPolicy/explain': { post: 'admin' },
 };
 
+/**
+ * Media types a GET route serves beyond CIMI's JSON and XML (checked before any work, frontend/app.ts):
+ * usage reports also come as CSV (routes/usage.ts).
+ */
+export const EXTRA_MEDIA_TYPES: Readonly<Record<string, readonly string[]>> = {
+  '/api/usage': ['text/csv'],
+};
+
 /** The role a route's method needs; throws (at start-up, when the route is mounted) when undeclared. */
 export function roleOf(template: string, method: Method): Role {
   const role = ROUTE_ROLES[template]?.[method];
