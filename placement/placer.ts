@@ -24,11 +24,10 @@ import { PolicySource } from './policy-source.js';
 import { isHomeHost, machineOwner } from './ownership.js';
 import { placeBatch, type Waiting } from './place-batch.js';
 import { unplacedDeadline } from './unplaced-deadline.js';
+import { DELETED_BEFORE_PLACEMENT, releaseLeakedClaims } from './leaked-claims.js';
+import { PlacerMembership } from './placer-membership.js';
 
-/** host_id given to a machine deleted before it was placed, so no placer places it afterwards. */
-export const DELETED_BEFORE_PLACEMENT = '(deleted)';
-const ANNOUNCE_EVERY_MS = 5_000;
-const SERVICE_TTL_S = 15;
+export { DELETED_BEFORE_PLACEMENT } from './leaked-claims.js';
 /** A machine waiting this long is taken by any placer, whoever owns it by hash. */
 const TAKEOVER_MS = 20_000;
 
@@ -50,8 +49,6 @@ export class Placer {
   private readonly done = new Map<string, number>();
   private hosts = new Map<string, Host>();
   private alive = new Set<string>();
-  private placers: string[] = [];
-  private lastAnnounce = 0;
   private lastFullScan = 0;
   private cycle = 0;
   private hostsReadInCycle = -1;
@@ -61,7 +58,7 @@ export class Placer {
   private loadReadAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
-  private readonly started = Date.now();
+  private readonly membership: PlacerMembership;
   private readonly log: Logger;
   private readonly ha: HaRestart;
   private readonly policies: PolicySource;
@@ -72,6 +69,7 @@ export class Placer {
     this.log = deps.log.child({ module: 'placement', instance: deps.config.instanceId });
     this.policies = new PolicySource(deps.store, deps.config, deps.engine ?? expressionEngine, this.log);
     this.ha = new HaRestart({ ...deps, policy: () => this.policies.current });
+    this.membership = new PlacerMembership(deps.store, deps.config.instanceId, { policy: deps.config.policy });
   }
 
   /** The policy in force (the version last read from the bus). */
@@ -97,16 +95,7 @@ export class Placer {
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
-    await this.deps.store.services.withdraw('placement', this.deps.config.instanceId).catch(() => undefined);
-  }
-
-  private async refreshMembership(now: number): Promise<void> {
-    if (now - this.lastAnnounce < ANNOUNCE_EVERY_MS && this.placers.length > 0) return;
-    const { store, config } = this.deps;
-    await store.services.announce({ role: 'placement', instanceId: config.instanceId, address: `pid:${process.pid}`, started: this.started, lastSeen: now, info: { policy: config.policy } }, SERVICE_TTL_S);
-    this.placers = (await store.services.list('placement')).map((s) => s.instanceId);
-    if (!this.placers.includes(config.instanceId)) this.placers.push(config.instanceId);
-    this.lastAnnounce = now;
+    await this.membership.withdraw();
   }
 
   private async gather(now: number): Promise<void> {
@@ -134,7 +123,7 @@ export class Placer {
         pageState = page.pageState;
       } while (pageState);
       await this.refreshHosts();
-      await this.releaseLeakedClaims(bound);
+      await releaseLeakedClaims(this.deps.store, this.hosts.values(), bound, this.log);
     }
     for (const [id, until] of this.done) if (until < now) this.done.delete(id);
   }
@@ -161,14 +150,14 @@ export class Placer {
   async runOnce(now = Date.now()): Promise<CycleReport> {
     this.cycle++;
     const report: CycleReport = { examined: 0, placed: 0, unschedulable: 0, conflicts: 0, retries: 0 };
-    await this.refreshMembership(now);
+    await this.membership.refresh(now);
     await this.policies.refresh().catch((e) => this.log.warn({ err: e }, 'could not read the placement policy; keeping the one in force'));
     // Highly available machines of down hosts first: they are running nowhere.
-    await this.ha.runIfDue(now, this.placers).catch((e) => this.log.warn({ err: e }, 'HA restart check failed'));
+    await this.ha.runIfDue(now, this.membership.placers).catch((e) => this.log.warn({ err: e }, 'HA restart check failed'));
     await this.gather(now);
     const me = this.deps.config.instanceId;
     const mine = [...this.due.entries()].filter(([id, d]) => d.at <= now
-      && (machineOwner(id, this.placers) === me || now - d.firstSeen >= TAKEOVER_MS));
+      && (machineOwner(id, this.membership.placers) === me || now - d.firstSeen >= TAKEOVER_MS));
     if (mine.length === 0) return report;
     // One read of the fleet per cycle (the full resync may have just made it).
     if (this.hostsReadInCycle !== this.cycle) await this.refreshHosts();
@@ -245,9 +234,9 @@ export class Placer {
     const me = config.instanceId;
     const r = await placeBatch({
       store: this.deps.store, log: this.log, metrics, instanceId: me, hosts: this.hosts, alive: this.alive,
-      policy: this.policies.current, home: (h, owner) => !this.policies.current.doc.homeHosts || isHomeHost(h, this.placers, owner ?? me),
-      ownerOf: (id) => machineOwner(id, this.placers), maxClaimRounds: config.maxClaimRetries, inFlight: config.parallelism,
-      spillLate: this.policies.current.doc.homeHosts && this.placers.length > 1 && config.maxClaimRetries > 1,
+      policy: this.policies.current, home: (h, owner) => !this.policies.current.doc.homeHosts || isHomeHost(h, this.membership.placers, owner ?? me),
+      ownerOf: (id) => machineOwner(id, this.membership.placers), maxClaimRounds: config.maxClaimRetries, inFlight: config.parallelism,
+      spillLate: this.policies.current.doc.homeHosts && this.membership.placers.length > 1 && config.maxClaimRetries > 1,
       load: this.load,
     }, batch, now);
     report.conflicts += r.conflicts;
@@ -307,9 +296,9 @@ export class Placer {
         await this.bind(m, held.id, held.allocations[id].claimId, d, now, report);
         return;
       }
-      const owner = machineOwner(id, this.placers) ?? this.deps.config.instanceId;
+      const owner = machineOwner(id, this.membership.placers) ?? this.deps.config.instanceId;
       const ctx: PlacementContext = { tenant: m.tenant, recentClaims: recentClaims(this.hosts.values(), now - windowSeconds * 1000), load: this.load };
-      if (policy.doc.homeHosts) ctx.home = (h) => isHomeHost(h, this.placers, owner);
+      if (policy.doc.homeHosts) ctx.home = (h) => isHomeHost(h, this.membership.placers, owner);
       if (aff?.type === 'affinity') ctx.affinityHost = await store.placementPolicies.anchorOf(m.tenant, aff.group);
       const choice = placeOn(m.spec, [...this.hosts.values()], this.alive, policy, ctx, 4);
       if (choice.candidates.length === 0) {
@@ -363,27 +352,6 @@ export class Placer {
       metrics.placements.inc({ outcome: 'lost-race' });
     }
     this.finish(m.id, now);
-  }
-
-  /**
-   * Capacity held for machines that are gone or bound elsewhere (a placer that died between its claim
-   * and the binding) goes back. Claims of unbound machines are left alone: a binding may be in flight.
-   */
-  private async releaseLeakedClaims(bound: Map<string, string | null>): Promise<void> {
-    const { store } = this.deps;
-    for (const h of this.hosts.values()) {
-      for (const [mid, a] of Object.entries(h.allocations)) {
-        let hostId = bound.get(mid);
-        if (hostId === undefined) {
-          const m = await store.machines.get(mid);
-          if (m) continue; // created after the scan: nothing to say yet
-          hostId = DELETED_BEFORE_PLACEMENT;
-        }
-        if (hostId !== null && hostId !== h.id) {
-          if (await store.hosts.release(h.id, mid, a.claimId)) this.log.warn({ hostId: h.id, machineId: mid }, 'released a leaked claim');
-        }
-      }
-    }
   }
 
   private async unschedulable(m: Machine, d: Due, reason: string, summary: string, now: number): Promise<void> {
